@@ -1,0 +1,79 @@
+"""alien_nb: Postgres with pgvector from a Jupyter notebook.
+
+``%load_ext alien_nb`` registers the ``%alien_postgres`` magics. The names
+below load on first use, so ``import alien_nb`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from .core import (
+        AlienError,
+        BindingConfigInvalid,
+        BindingError,
+        BindingNotConfigured,
+        InvalidResource,
+        InvalidResourceUpdate,
+        MissingExtra,
+        NoTierFits,
+        Postgres,
+        PostgresBinding,
+        ResourceError,
+        SecretError,
+        SecretResolutionFailed,
+        SecretValueInvalid,
+        binding_env_var,
+        binding_from_env,
+        connection_string,
+        encode_userinfo,
+        parse_binding,
+        pick_tier,
+        synced_params,
+        validate_update,
+    )
+
+__all__ = [
+    "AlienError",
+    "BindingConfigInvalid",
+    "BindingError",
+    "BindingNotConfigured",
+    "InvalidResource",
+    "InvalidResourceUpdate",
+    "MissingExtra",
+    "NoTierFits",
+    "Postgres",
+    "PostgresBinding",
+    "ResourceError",
+    "SecretError",
+    "SecretResolutionFailed",
+    "SecretValueInvalid",
+    "binding_env_var",
+    "binding_from_env",
+    "connection_string",
+    "encode_userinfo",
+    "parse_binding",
+    "pick_tier",
+    "synced_params",
+    "validate_update",
+]
+
+# Every public name loads on first use, from the module that defines it.
+_LAZY: dict[str, str] = dict.fromkeys(__all__, "alien_nb.core")
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'alien_nb' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

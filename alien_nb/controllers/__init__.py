@@ -1,0 +1,1 @@
+"""One controller per backend (local, aurora, cloud-sql, flexible-server) behind one interface."""

@@ -1,0 +1,1 @@
+"""The embedded-Postgres manager: server processes, data directories, metadata and locks."""

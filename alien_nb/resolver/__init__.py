@@ -1,0 +1,1 @@
+"""From a binding (environment or object) to a live connection; cloud secrets are read lazily."""

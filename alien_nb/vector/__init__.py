@@ -1,0 +1,1 @@
+"""pgvector helpers: bulk load from numpy, index builds, kNN search, recall measurement."""

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+
+_STRIPPED_PREFIXES = ("PG", "ALIEN_", "AWS_", "GOOGLE_", "AZURE_")
+
+
+def shared_path(*parts: str) -> Path:
+    """A file from the team's ../shared folder, or a clear failure."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.fail(
+            f"{path} is missing: the tests read the shared contract files from <repo>/../shared/. "
+            "Check out the shared folder beside the repository.",
+            pytrace=False,
+        )
+    return path
+
+
+@pytest.fixture(autouse=True)
+def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test sees the developer's Postgres, Alien or cloud settings."""
+    for key in list(os.environ):
+        if key.startswith(_STRIPPED_PREFIXES) and key != "ALIEN_NB_HOME":
+            monkeypatch.delenv(key)
