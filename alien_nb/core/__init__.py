@@ -13,9 +13,9 @@ from ._bindings import (
     parse_binding,
     synced_params,
 )
-from ._connection import connection_string
+from ._connection import connection_string, redacted_connection_string
 from ._conninfo import build_connection_string, encode_userinfo, is_ipv6_literal, url_host
-from ._environ import binding_env_var, binding_from_env
+from ._environ import WorkerEnv, binding_env_var, binding_from_env
 from ._errors import (
     AlienError,
     BindingConfigInvalid,
@@ -69,6 +69,7 @@ __all__ = [
     "SecretResolutionFailed",
     "SecretValueInvalid",
     "Tier",
+    "WorkerEnv",
     "aurora_max_acu",
     "binding_env_var",
     "binding_from_env",
@@ -82,6 +83,7 @@ __all__ = [
     "parse_key_vault_uri",
     "parse_size",
     "pick_tier",
+    "redacted_connection_string",
     "secret_forms",
     "synced_params",
     "url_host",

@@ -44,3 +44,15 @@ def connection_string(binding: PostgresBinding, *, password: str | SecretStr | N
             sslmode=binding.sslmode,
         )
     )
+
+
+def redacted_connection_string(binding: PostgresBinding) -> str:
+    """The binding's URL with ``****`` where the password goes: safe to show."""
+    return build_connection_string(
+        username=binding.username,
+        password="",
+        host=binding.dial_host,
+        port=binding.port,
+        database=binding.database,
+        sslmode=binding.sslmode,
+    ).replace(":@", ":****@", 1)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from ._bindings import PostgresBinding, parse_binding
 from ._errors import BindingNotConfigured
@@ -35,3 +36,35 @@ def binding_from_env(name: str, environ: Mapping[str, str] | None = None) -> Pos
     if text is None:
         raise BindingNotConfigured(name, variable)
     return parse_binding(text, name=name, variable=variable)
+
+
+class WorkerEnv(Mapping[str, str]):
+    """Environment entries for a worker process; the values hold passwords.
+
+    Pass it to ``subprocess.run(..., env={**os.environ, **env})``; its repr
+    shows only the variable names.
+    """
+
+    def __init__(self, entries: Mapping[str, str]) -> None:
+        self._entries = dict(entries)
+
+    @classmethod
+    def for_binding(cls, name: str, binding: PostgresBinding) -> WorkerEnv:
+        return cls({binding_env_var(name): binding.runtime_json().get_secret_value()})
+
+    def __getitem__(self, key: str) -> str:
+        return self._entries[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __repr__(self) -> str:
+        return f"WorkerEnv({', '.join(self._entries)}: <redacted>)"
+
+    __str__ = __repr__
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(repr(self))

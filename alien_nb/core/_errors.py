@@ -136,11 +136,12 @@ class ResourceError(AlienError):
 class InvalidResource(ResourceError):
     """A resource spec that does not validate."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, hint: str | None = None) -> None:
         self.reason = reason
         super().__init__(
             f"Invalid Postgres resource: {reason}.",
-            hint="Fields are id, version, cpu, memory, storage, highAvailability and backend; "
+            hint=hint
+            or "Fields are id, version, cpu, memory, storage, highAvailability and backend; "
             'sizes look like "20Gi" or "512Mi", cpu like "2" or "500m".',
         )
 

@@ -1,0 +1,188 @@
+"""``alien-nb``: the local databases from a shell, on the same controller the magics use.
+
+alien-nb start vec-db            start (or attach to) a local Postgres with pgvector
+alien-nb status [vec-db] --json  the heartbeat, for people or scripts
+alien-nb run vec-db -- python worker.py
+                                 run a command with ALIEN_VEC_DB_BINDING set
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from .core import AlienError, binding_env_var, format_size, redacted_connection_string
+
+
+def _controller(args: argparse.Namespace) -> Any:
+    from .controllers import LocalPostgresController
+    from .local import LocalPostgresManager
+
+    notify = (lambda _msg: None) if getattr(args, "quiet", False) else None
+    manager = LocalPostgresManager(args.home, notify=notify, monitor=False)
+    return LocalPostgresController(manager)
+
+
+def _emit(args: argparse.Namespace, data: Any, human: str) -> None:
+    print(json.dumps(data, indent=2) if args.json else human)
+
+
+def cmd_start(args: argparse.Namespace) -> int:
+    controller = _controller(args)
+    binding = controller.start(args.name, args.version)
+    status = controller.status(args.name)
+    _emit(
+        args,
+        {"binding": binding.synced(), "status": status.to_dict()},
+        f"{args.name}: running on {binding.host}:{binding.port} (PostgreSQL {status.version}), "
+        f"database {binding.database!r}, user {binding.username!r}\n"
+        f"  url:    {redacted_connection_string(binding)}   (alien-nb url {args.name} --show-password)\n"
+        f"  worker: alien-nb run {args.name} -- python your_script.py   (sets {binding_env_var(args.name)})",
+    )
+    return 0
+
+
+def cmd_stop(args: argparse.Namespace) -> int:
+    _controller(args).stop(args.name)
+    _emit(args, {"name": args.name, "lifecycle": "stopped"}, f"{args.name}: stopped (data kept)")
+    return 0
+
+
+def _status_line(s: Any) -> str:
+    pid = f", pid {s.pid}" if s.pid else ""
+    return (
+        f"{s.name:20} {s.lifecycle:9} {s.health:10} port {s.port or '-':<6} "
+        f"PostgreSQL {s.version or '?'}{pid}, {format_size(s.data_size)}  {s.message}"
+    )
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    controller = _controller(args)
+    if args.name:
+        status = controller.status(args.name)
+        _emit(args, status.to_dict(), _status_line(status))
+        return 0
+    return cmd_list(args)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    statuses = _controller(args).manager.list()
+    human = (
+        "\n".join(_status_line(s) for s in statuses) or "no local databases (start one: alien-nb start NAME)"
+    )
+    _emit(args, [s.to_dict() for s in statuses], human)
+    return 0
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    controller = _controller(args)
+    paths = controller.manager.paths(args.name)
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise AlienError(
+                f"Refusing to delete {args.name!r} without confirmation.",
+                hint="Pass --yes to delete it and its data.",
+            )
+        answer = input(f"Delete local database {args.name!r} and all its data in {paths.root}? [y/N] ")
+        if answer.strip().lower() not in {"y", "yes"}:
+            print("kept")
+            return 1
+    controller.delete(args.name)
+    _emit(args, {"name": args.name, "lifecycle": "deleted"}, f"{args.name}: deleted ({paths.root} removed)")
+    return 0
+
+
+def cmd_url(args: argparse.Namespace) -> int:
+    binding = _controller(args).runtime_binding(args.name)
+    if args.show_password:
+        from .core import connection_string
+
+        print(connection_string(binding).get_secret_value())
+    else:
+        print(redacted_connection_string(binding))
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        raise AlienError("No command given to run.", hint=f"alien-nb run {args.name} -- python worker.py")
+    controller = _controller(args)
+    args.quiet = True
+    from .core import WorkerEnv
+
+    binding = controller.start(args.name)
+    env = {**os.environ, **WorkerEnv.for_binding(args.name, binding)}
+    try:
+        os.execvpe(command[0], command, env)
+    except FileNotFoundError:
+        raise AlienError(
+            f"Command not found: {command[0]!r}.", hint="Check the command and your PATH."
+        ) from None
+    return 127  # pragma: no cover - exec does not return
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    path = _controller(args).manager.log_path(args.name)
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines() if path.exists() else []
+    print("\n".join(lines[-args.lines :]))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="alien-nb",
+        description="Local Postgres with pgvector for notebooks and scripts.",
+        epilog="State lives in $ALIEN_NB_HOME (default: the platform's user data folder).",
+    )
+    parser.add_argument("--home", help="state folder (default: $ALIEN_NB_HOME or the user data folder)")
+    sub = parser.add_subparsers(dest="command_name", required=True, metavar="COMMAND")
+
+    def add(
+        name: str, func: Any, help: str, *, name_arg: str | None = "required", json_flag: bool = True
+    ) -> Any:
+        p = sub.add_parser(name, help=help, description=help)
+        if name_arg == "required":
+            p.add_argument("name", help="database name (also the binding name)")
+        elif name_arg == "optional":
+            p.add_argument("name", nargs="?", help="database name (all when left out)")
+        if json_flag:
+            p.add_argument("--json", action="store_true", help="machine-readable output")
+        p.set_defaults(func=func)
+        return p
+
+    p = add("start", cmd_start, "start (or attach to) a local database")
+    p.add_argument("--version", help="PostgreSQL major version (default: the bundled one)")
+    add("stop", cmd_stop, "stop a local database; its data stays")
+    add("status", cmd_status, "health and lifecycle of one database, or all", name_arg="optional")
+    add("list", cmd_list, "all local databases", name_arg=None)
+    p = add("delete", cmd_delete, "stop a local database and remove its data")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p = add("url", cmd_url, "its connection URL (password masked)", json_flag=False)
+    p.add_argument("--show-password", action="store_true", help="print the real password in the URL")
+    p = add("run", cmd_run, "run a command with ALIEN_<NAME>_BINDING set", json_flag=False)
+    p.add_argument("command", nargs=argparse.REMAINDER, help="-- then the command and its arguments")
+    p = add("logs", cmd_logs, "the end of the server log", json_flag=False)
+    p.add_argument("--lines", type=int, default=50, help="how many lines (default 50)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except AlienError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        if exc.hint:
+            print(f"hint: {exc.hint}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,118 @@
+"""``metadata.json``: the connection details of one local database.
+
+Written once (mode 0600), reused forever, so host, port, user and password
+stay the same across restarts. Only the port may be rewritten, atomically,
+when the kept one is taken.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import string
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+
+from ..core import LocalPostgresBinding
+
+_ALPHABET = string.ascii_letters + string.digits
+PASSWORD_LENGTH = 24
+HOST = "127.0.0.1"
+USERNAME = "postgres"
+
+_FIELDS = ("resourceId", "version", "port", "username", "password", "database", "dataDir")
+
+
+def new_password() -> SecretStr:
+    return SecretStr("".join(secrets.choice(_ALPHABET) for _ in range(PASSWORD_LENGTH)))
+
+
+@dataclass(frozen=True)
+class Metadata:
+    resource_id: str
+    version: str
+    port: int
+    username: str
+    password: SecretStr = field(repr=False)
+    database: str
+    data_dir: str
+
+    def binding(self) -> LocalPostgresBinding:
+        """The full (runtime-channel) binding built from this metadata."""
+        return LocalPostgresBinding(
+            host=HOST, port=self.port, database=self.database, username=self.username, password=self.password
+        )
+
+    def with_port(self, port: int) -> Metadata:
+        return replace(self, port=port)
+
+    def _to_json(self) -> str:
+        data = {
+            "resourceId": self.resource_id,
+            "version": self.version,
+            "port": self.port,
+            "username": self.username,
+            "password": self.password.get_secret_value(),
+            "database": self.database,
+            "dataDir": self.data_dir,
+        }
+        return json.dumps(data, indent=2) + "\n"
+
+
+class MetadataProblem(Exception):
+    """Internal: why a metadata file cannot be used (never holds its content)."""
+
+
+def read_metadata(path: Path) -> Metadata:
+    """Read and check ``metadata.json``. Raise `FileNotFoundError` or `MetadataProblem`."""
+    raw = path.read_bytes()
+    try:
+        data: Any = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise MetadataProblem("is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise MetadataProblem("is not a JSON object")
+    missing = [key for key in _FIELDS if key not in data]
+    if missing:
+        raise MetadataProblem(f"lacks {', '.join(missing)}")
+    port = data["port"]
+    if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
+        raise MetadataProblem("has a port that is not a number from 1 to 65535")
+    for key in ("resourceId", "version", "username", "password", "database", "dataDir"):
+        if not isinstance(data[key], str) or (key != "password" and not data[key]):
+            raise MetadataProblem(f"has a {key} that is not a non-empty string")
+    if len(data["password"]) == 0:
+        raise MetadataProblem("has an empty password")
+    return Metadata(
+        resource_id=data["resourceId"],
+        version=data["version"],
+        port=port,
+        username=data["username"],
+        password=SecretStr(data["password"]),
+        database=data["database"],
+        data_dir=data["dataDir"],
+    )
+
+
+def write_metadata(path: Path, metadata: Metadata) -> None:
+    """Write atomically: a 0600 temp file beside it, fsync, rename over."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(metadata._to_json())
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)

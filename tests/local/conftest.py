@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import base64
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from alien_nb.local import LocalPostgresManager
+from alien_nb.local._postmaster import is_postgres_process, read_postmaster_pid
+
+
+class Notices(list[str]):
+    def __call__(self, message: str) -> None:
+        self.append(message)
+
+
+def stop_everything(home: Path) -> None:
+    """Leave no server running: whatever a test started under ``home`` ends here."""
+    root = home / "postgres"
+    if not root.is_dir():
+        return
+    for data in root.glob("*/data"):
+        info = read_postmaster_pid(data)
+        if info is None or not is_postgres_process(info.pid):
+            continue
+        os.kill(info.pid, signal.SIGQUIT)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and is_postgres_process(info.pid):
+            time.sleep(0.02)
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Iterator[Path]:
+    path = tmp_path / "alien-home"
+    yield path
+    stop_everything(path)
+
+
+@pytest.fixture
+def notices() -> Notices:
+    return Notices()
+
+
+@pytest.fixture
+def manager(home: Path, notices: Notices) -> LocalPostgresManager:
+    return LocalPostgresManager(home, notify=notices, monitor=False)
+
+
+@pytest.fixture(scope="session")
+def shared_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    path = tmp_path_factory.mktemp("shared") / "alien-home"
+    yield path
+    stop_everything(path)
+
+
+@pytest.fixture(scope="session")
+def shared_manager(shared_home: Path) -> LocalPostgresManager:
+    return LocalPostgresManager(shared_home, notify=lambda _m: None, monitor=False)
+
+
+def secret_spellings(secret: str) -> list[bytes]:
+    raw = secret.encode()
+    return [raw, quote(secret, safe="").encode(), base64.b64encode(raw), base64.b64encode(raw).rstrip(b"=")]
