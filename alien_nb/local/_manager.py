@@ -24,6 +24,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 from pydantic import SecretStr
 
@@ -112,6 +113,12 @@ class LocalPostgresManager:
 
     def __repr__(self) -> str:
         return f"<LocalPostgresManager home={str(self.home)!r}>"
+
+    def close(self) -> None:
+        """Stop this manager's monitor thread; the servers keep running."""
+        monitor, self._monitor = self._monitor, None
+        if monitor is not None:
+            monitor.stop()  # type: ignore[attr-defined]
 
     # -- public API -----------------------------------------------------------
 
@@ -312,8 +319,8 @@ class LocalPostgresManager:
         finally:
             pwfile.unlink(missing_ok=True)
         output = (done.stdout + done.stderr).decode("utf-8", "replace")
-        with open(paths.log, "a", encoding="utf-8") as log:
-            log.write(output)
+        with _open_log(paths.log) as log:
+            log.write(output.encode())
         if done.returncode != 0:
             raise InitFailed(paths.data, output.strip()[-2000:])
         with open(paths.data / "postgresql.conf", "a", encoding="utf-8") as conf:
@@ -355,9 +362,8 @@ class LocalPostgresManager:
 
     def _spawn(self, paths: DatabasePaths, install: Installation) -> subprocess.Popen[bytes]:
         account = self._server_account()
-        log = open(paths.log, "ab")  # noqa: SIM115 - the child inherits the descriptor
+        log = _open_log(paths.log)  # the child inherits the descriptor
         try:
-            os.chmod(paths.log, 0o600)
             process: subprocess.Popen[bytes] = subprocess.Popen(
                 [str(install.exe("postgres")), "-D", str(paths.data)],
                 cwd=paths.data,
@@ -581,6 +587,10 @@ def _connect(metadata: Metadata, dbname: str):  # type: ignore[no-untyped-def]
         autocommit=True,
         connect_timeout=10,
     )
+
+
+def _open_log(path: Path) -> BinaryIO:
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "ab")
 
 
 def _log_size(path: Path) -> int:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import signal
 import time
@@ -24,6 +25,10 @@ def stop_everything(home: Path) -> None:
     root = home / "postgres"
     if not root.is_dir():
         return
+    manager = LocalPostgresManager(home, notify=lambda _m: None, monitor=False)
+    for status in manager.list():
+        with contextlib.suppress(Exception):
+            manager.stop(status.name)  # also tells any monitor to leave it stopped
     for data in root.glob("*/data"):
         info = read_postmaster_pid(data)
         if info is None or not is_postgres_process(info.pid):

@@ -323,6 +323,7 @@ def test_monitor_restarts_a_killed_server(home: Path, notices: Notices) -> None:
     manager.stop("crash-db")
     time.sleep(0.6)  # a stopped database stays stopped: the monitor leaves it alone
     assert manager.status("crash-db").lifecycle == "stopped"
+    manager.close()
 
 
 def test_orphaned_server_is_adopted_by_a_new_process(home: Path) -> None:
@@ -346,3 +347,5 @@ def test_orphaned_server_is_adopted_by_a_new_process(home: Path) -> None:
         pytest.fail(f"not restarted: {manager.status('orphan-db')}")
     with connect(first) as conn:
         conn.execute("SELECT 1")
+    manager.stop("orphan-db")
+    manager.close()
