@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -117,11 +118,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     binding = controller.start(args.name)
     env = {**os.environ, **WorkerEnv.for_binding(args.name, binding)}
+    program = shutil.which(command[0])
+    if program is None:
+        raise AlienError(f"Command not found: {command[0]!r}.", hint="Check the command and your PATH.")
     try:
-        os.execvpe(command[0], command, env)
-    except FileNotFoundError:
+        os.execve(program, command, env)
+    except OSError as exc:
         raise AlienError(
-            f"Command not found: {command[0]!r}.", hint="Check the command and your PATH."
+            f"Cannot run {program}: {exc.strerror}.", hint="Check that it is executable."
         ) from None
     return 127  # pragma: no cover - exec does not return
 
