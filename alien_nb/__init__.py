@@ -66,6 +66,19 @@ __all__ = [
 _LAZY: dict[str, str] = dict.fromkeys(__all__, "alien_nb.core")
 
 
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext alien_nb``: register ``%alien_postgres``; nothing heavy is imported yet."""
+    from .notebook import load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    from .notebook import unload
+
+    unload(ipython)
+
+
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:

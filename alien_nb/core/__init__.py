@@ -1,45 +1,104 @@
 """The Alien Postgres resource contract as pure code: models, bindings,
 connection strings, sizing, and redaction. No I/O happens here."""
 
-from ._azure_uri import KeyVaultSecretRef, parse_key_vault_uri
-from ._bindings import (
-    SERVICES,
-    AuroraBinding,
-    CloudSqlBinding,
-    ExternalBinding,
-    FlexibleServerBinding,
-    LocalPostgresBinding,
-    PostgresBinding,
-    parse_binding,
-    synced_params,
-)
-from ._connection import connection_string, redacted_connection_string
-from ._conninfo import build_connection_string, encode_userinfo, is_ipv6_literal, url_host
-from ._environ import WorkerEnv, binding_env_var, binding_from_env
-from ._errors import (
-    AlienError,
-    BindingConfigInvalid,
-    BindingError,
-    BindingNotConfigured,
-    InvalidResource,
-    InvalidResourceUpdate,
-    MissingExtra,
-    NoTierFits,
-    ResourceError,
-    SecretError,
-    SecretResolutionFailed,
-    SecretValueInvalid,
-)
-from ._quantity import format_size, parse_cpu, parse_size
-from ._redact import MASK, Redactor, secret_forms
-from ._resource import Postgres, PostgresBackend, validate_update
-from ._sizing import (
-    CLOUD_SQL_TIERS,
-    FLEXIBLE_SERVER_TIERS,
-    Tier,
-    aurora_max_acu,
-    pick_tier,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._azure_uri import KeyVaultSecretRef, parse_key_vault_uri
+    from ._bindings import (
+        SERVICES,
+        AuroraBinding,
+        CloudSqlBinding,
+        ExternalBinding,
+        FlexibleServerBinding,
+        LocalPostgresBinding,
+        PostgresBinding,
+        parse_binding,
+        synced_params,
+    )
+    from ._connection import connection_string, redacted_connection_string
+    from ._conninfo import build_connection_string, encode_userinfo, is_ipv6_literal, url_host
+    from ._environ import WorkerEnv, binding_env_var, binding_from_env
+    from ._errors import (
+        AlienError,
+        BindingConfigInvalid,
+        BindingError,
+        BindingNotConfigured,
+        ConnectionFailed,
+        InvalidResource,
+        InvalidResourceUpdate,
+        MissingExtra,
+        NoTierFits,
+        ResourceError,
+        SecretError,
+        SecretResolutionFailed,
+        SecretValueInvalid,
+    )
+    from ._quantity import format_size, parse_cpu, parse_size
+    from ._redact import MASK, Redactor, secret_forms
+    from ._resource import Postgres, PostgresBackend, validate_update
+    from ._sizing import (
+        CLOUD_SQL_TIERS,
+        FLEXIBLE_SERVER_TIERS,
+        Tier,
+        aurora_max_acu,
+        pick_tier,
+    )
+
+# Each name loads its module on first use, so a layer that needs only the
+# redactor or the errors does not pay for the pydantic models.
+_MODULES: dict[str, str] = {
+    "AlienError": "._errors",
+    "AuroraBinding": "._bindings",
+    "BindingConfigInvalid": "._errors",
+    "BindingError": "._errors",
+    "BindingNotConfigured": "._errors",
+    "ConnectionFailed": "._errors",
+    "CLOUD_SQL_TIERS": "._sizing",
+    "CloudSqlBinding": "._bindings",
+    "ExternalBinding": "._bindings",
+    "FLEXIBLE_SERVER_TIERS": "._sizing",
+    "FlexibleServerBinding": "._bindings",
+    "InvalidResource": "._errors",
+    "InvalidResourceUpdate": "._errors",
+    "KeyVaultSecretRef": "._azure_uri",
+    "LocalPostgresBinding": "._bindings",
+    "MASK": "._redact",
+    "MissingExtra": "._errors",
+    "NoTierFits": "._errors",
+    "Postgres": "._resource",
+    "PostgresBackend": "._resource",
+    "PostgresBinding": "._bindings",
+    "Redactor": "._redact",
+    "ResourceError": "._errors",
+    "SERVICES": "._bindings",
+    "SecretError": "._errors",
+    "SecretResolutionFailed": "._errors",
+    "SecretValueInvalid": "._errors",
+    "Tier": "._sizing",
+    "WorkerEnv": "._environ",
+    "aurora_max_acu": "._sizing",
+    "binding_env_var": "._environ",
+    "binding_from_env": "._environ",
+    "build_connection_string": "._conninfo",
+    "connection_string": "._connection",
+    "encode_userinfo": "._conninfo",
+    "format_size": "._quantity",
+    "is_ipv6_literal": "._conninfo",
+    "parse_binding": "._bindings",
+    "parse_cpu": "._quantity",
+    "parse_key_vault_uri": "._azure_uri",
+    "parse_size": "._quantity",
+    "pick_tier": "._sizing",
+    "redacted_connection_string": "._connection",
+    "secret_forms": "._redact",
+    "synced_params": "._bindings",
+    "url_host": "._conninfo",
+    "validate_update": "._resource",
+}
 
 __all__ = [
     "CLOUD_SQL_TIERS",
@@ -52,6 +111,7 @@ __all__ = [
     "BindingError",
     "BindingNotConfigured",
     "CloudSqlBinding",
+    "ConnectionFailed",
     "ExternalBinding",
     "FlexibleServerBinding",
     "InvalidResource",
@@ -89,3 +149,16 @@ __all__ = [
     "url_host",
     "validate_update",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULES.get(name)
+    if module is None:
+        raise AttributeError(f"module 'alien_nb.core' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_MODULES))

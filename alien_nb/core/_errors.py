@@ -13,6 +13,7 @@
     │   ├── InvalidResource           a resource spec that does not parse
     │   ├── InvalidResourceUpdate     validate_update() refused a change
     │   └── NoTierFits                no cloud tier is large enough
+    ├── ConnectionFailed              the server is unreachable or refused the login
     ├── MissingExtra                  an optional dependency is not installed
     └── LocalServerError              (alien_nb.local) the embedded server
 
@@ -168,6 +169,17 @@ class NoTierFits(ResourceError):
         super().__init__(
             f"No {backend} tier has {requested}; the largest is {largest}.",
             hint="Ask for at most the largest tier's cpu and memory.",
+        )
+
+
+class ConnectionFailed(AlienError):
+    """The server could not be reached or refused the login."""
+
+    def __init__(self, where: str, reason: str, *, hint: str | None = None) -> None:
+        self.where, self.reason = where, reason
+        super().__init__(
+            f"Could not connect to {where}: {reason}.",
+            hint=hint or "Check that the server runs and that host, port and credentials are right.",
         )
 
 

@@ -11,9 +11,11 @@ import base64
 import json
 import threading
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 from urllib.parse import quote, quote_plus
 
-from pydantic import SecretStr
+if TYPE_CHECKING:
+    from pydantic import SecretStr
 
 MASK = "********"
 # Shorter strings are too likely to occur by chance to be worth masking.
@@ -69,7 +71,8 @@ class Redactor:
     def add(self, secret: str | SecretStr | None) -> None:
         if secret is None:
             return
-        raw = secret.get_secret_value() if isinstance(secret, SecretStr) else secret
+        # Duck-typed, so the notebook extension loads without pydantic.
+        raw = secret.get_secret_value() if hasattr(secret, "get_secret_value") else secret
         new = secret_forms(raw)
         with self._lock:
             # Longest first, so a form is masked before any part of it is.

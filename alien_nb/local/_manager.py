@@ -122,7 +122,9 @@ class LocalPostgresManager:
 
     # -- public API -----------------------------------------------------------
 
-    def start(self, id: str, version: str | None = None) -> LocalPostgresBinding:
+    def start(
+        self, id: str, version: str | None = None, *, progress: Callable[[str], None] | None = None
+    ) -> LocalPostgresBinding:
         """Start database ``id`` (init, start, or attach) and return its full binding.
 
         Idempotent and safe to call from many processes at once. ``version``
@@ -132,13 +134,14 @@ class LocalPostgresManager:
         Raise `InvalidResource` for a bad id, `InvalidResourceUpdate` for a
         version change, `MetadataInvalid` / `DataDirInvalid` when existing
         files cannot be used (nothing is changed), `StartFailed` when the
-        server does not come up.
+        server does not come up. ``progress`` is told each step as it begins:
+        "init", "start", "bootstrap".
         """
         _check_name(id, version)
         paths = self._paths(id)
         self._prepare_home(paths)
         with database_lock(paths.lock, id):
-            binding = self._start_locked(paths, version)
+            binding = self._start_locked(paths, version, progress or (lambda _step: None))
         self._ensure_monitor()
         return binding
 
@@ -208,15 +211,20 @@ class LocalPostgresManager:
 
     # -- the start sequence ---------------------------------------------------
 
-    def _start_locked(self, paths: DatabasePaths, version: str | None) -> LocalPostgresBinding:
+    def _start_locked(
+        self, paths: DatabasePaths, version: str | None, progress: Callable[[str], None]
+    ) -> LocalPostgresBinding:
         metadata = self._load_or_create_metadata(paths, version)
         install = find_installation(metadata.version)
         state = read_state(paths.state)
         if not self._running_server(paths, metadata):
+            progress("init")
             if self._init_cluster(paths, metadata, install):
                 state = DesiredState(desired=state.desired, bootstrapped=False)
+            progress("start")
             metadata = self._launch(paths, metadata, install)
         if not state.bootstrapped:
+            progress("bootstrap")
             self._bootstrap(metadata, install)
         if state.desired != "running" or not state.bootstrapped:
             write_state(paths.state, DesiredState(desired="running", bootstrapped=True))
@@ -515,7 +523,7 @@ class LocalPostgresManager:
         try:
             if read_state(paths.state).desired != "running":
                 return False
-            binding = self._start_locked(paths, None)
+            binding = self._start_locked(paths, None, lambda _step: None)
         finally:
             release(fd)
         self._notify(

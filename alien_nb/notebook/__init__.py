@@ -1,1 +1,5 @@
 """The IPython layer: magics, widgets and display. The only layer that imports IPython."""
+
+from ._extension import load, unload
+
+__all__ = ["load", "unload"]

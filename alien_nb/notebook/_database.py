@@ -1,0 +1,258 @@
+"""The `Database` handle a notebook works with."""
+
+from __future__ import annotations
+
+import html
+import threading
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from ..core import AlienError, PostgresBinding, Redactor, WorkerEnv, redacted_connection_string
+from ..resolver._connection import PostgresConnection
+from ._sqltext import Statement, split_statements, to_psycopg
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import psycopg
+    import sqlalchemy
+
+
+class SqlError(AlienError):
+    """A SQL cell failed; the message is the server's, scrubbed of secrets."""
+
+
+class ParameterMissing(AlienError):
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+        listed = ", ".join(f":{n}" for n in names)
+        super().__init__(
+            f"No Python variable for the SQL parameter(s) {listed}.",
+            hint="Define them in the notebook first, or write a literal colon as \\:name.",
+        )
+
+
+class StatementResult:
+    """What a statement without rows did: its command tag and row count."""
+
+    def __init__(self, status: str, rowcount: int, elapsed: float) -> None:
+        self.status, self.rowcount, self.elapsed = status, rowcount, elapsed
+
+    def __repr__(self) -> str:
+        rows = f", {self.rowcount} row{'s' if self.rowcount != 1 else ''}" if self.rowcount >= 0 else ""
+        return f"{self.status}{rows} ({self.elapsed * 1000:.0f} ms)"
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(repr(self))
+
+
+class Database:
+    """A Postgres database, attached from a binding; the password stays hidden.
+
+    >>> db.sql("SELECT id, title FROM docs WHERE id < :n", {"n": 10})  # a DataFrame
+    >>> with db.connect() as conn: ...      # psycopg, pgvector types registered
+    >>> db.engine                           # SQLAlchemy, for pandas.to_sql & co
+    >>> db.worker_env()                     # ALIEN_<NAME>_BINDING for a child process
+    """
+
+    def __init__(
+        self,
+        name: str,
+        connection: PostgresConnection,
+        *,
+        backend: str,
+        redactor: Redactor | None = None,
+    ) -> None:
+        self.name = name
+        self.backend = backend
+        self._connection_info = connection
+        self._redactor = redactor if redactor is not None else Redactor()
+        self._redactor.add(connection.password)
+        self._conn: psycopg.Connection[Any] | None = None
+        self._lock = threading.RLock()
+        self._engine: sqlalchemy.Engine | None = None
+
+    # -- what it is ---------------------------------------------------------
+
+    @property
+    def binding(self) -> dict[str, Any]:
+        """The synced binding: no password, safe to store and share."""
+        return self._connection_info.binding.synced()
+
+    @property
+    def url(self) -> str:
+        """The connection URL with the password masked."""
+        return redacted_connection_string(self._connection_info.binding)
+
+    def worker_env(self) -> WorkerEnv:
+        """``{"ALIEN_<NAME>_BINDING": ...}`` for a child process (values hidden in its repr)."""
+        return WorkerEnv.for_binding(self.name, self._runtime_binding)
+
+    @property
+    def _runtime_binding(self) -> PostgresBinding:
+        return self._connection_info.binding
+
+    # -- connections --------------------------------------------------------
+
+    def connect(self, **kwargs: Any) -> psycopg.Connection[Any]:
+        """A new psycopg connection with pgvector's types registered (when installed)."""
+        conn = self._connection_info.connect(**kwargs)
+        _register_vector(conn)
+        return conn
+
+    @property
+    def connection(self) -> psycopg.Connection[Any]:
+        """The handle's own long-lived connection, reopened if it was closed or broke."""
+        with self._lock:
+            if self._conn is None or self._conn.closed or self._conn.broken:
+                self._conn = self.connect(autocommit=True)
+            return self._conn
+
+    @property
+    def engine(self) -> sqlalchemy.Engine:
+        """A SQLAlchemy engine whose URL holds no password (connections come from `connect`)."""
+        if self._engine is None:
+            import sqlalchemy
+
+            info = self._connection_info
+            url = sqlalchemy.URL.create(
+                "postgresql+psycopg",
+                username=info.username,
+                host=info.host,
+                port=info.port,
+                database=info.database,
+            )
+            self._engine = sqlalchemy.create_engine(url, creator=lambda: self.connect(), pool_pre_ping=True)
+        return self._engine
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+            if self._engine is not None:
+                self._engine.dispose()
+                self._engine = None
+
+    # -- SQL ----------------------------------------------------------------
+
+    def sql(self, query: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame | StatementResult:
+        """Run SQL (one or more statements, in one transaction); ``:name`` binds ``params[name]``.
+
+        Returns the last statement's rows as a DataFrame, or its status when it returns none.
+        """
+        return self.run(query, params or {})
+
+    def run(
+        self,
+        query: str,
+        namespace: Mapping[str, Any],
+        *,
+        autocommit: bool = False,
+        limit: int | None = None,
+        on_rows: Callable[[int], None] | None = None,
+    ) -> pd.DataFrame | StatementResult:
+        statements = [to_psycopg(text) for text in split_statements(query)]
+        if not statements:
+            raise AlienError("There is no SQL to run.", hint="Write a statement in the cell.")
+        missing = [n for s in statements for n in s.names if n not in namespace]
+        if missing:
+            raise ParameterMissing(list(dict.fromkeys(missing)))
+        with self._lock:
+            conn = self.connection
+            try:
+                if autocommit or len(statements) == 1:
+                    return self._run_all(conn, statements, namespace, limit, on_rows)
+                with conn.transaction():
+                    return self._run_all(conn, statements, namespace, limit, on_rows)
+            except _psycopg_error() as exc:
+                raise self._sql_error(exc) from None
+
+    def _run_all(
+        self,
+        conn: psycopg.Connection[Any],
+        statements: list[Statement],
+        namespace: Mapping[str, Any],
+        limit: int | None,
+        on_rows: Callable[[int], None] | None,
+    ) -> pd.DataFrame | StatementResult:
+        import time
+
+        from ._fetch import fetch_dataframe
+
+        result: pd.DataFrame | StatementResult = StatementResult("", -1, 0.0)
+        with conn.cursor() as cur:
+            for statement in statements:
+                started = time.perf_counter()
+                if statement.has_params:
+                    cur.execute(statement.text, {n: namespace[n] for n in statement.names})
+                else:
+                    cur.execute(statement.text)
+                if cur.description is not None:
+                    result = fetch_dataframe(cur, limit=limit, on_rows=on_rows)
+                else:
+                    status = cur.statusmessage or "OK"
+                    result = StatementResult(status, cur.rowcount, time.perf_counter() - started)
+        return result
+
+    def _sql_error(self, exc: Exception) -> SqlError:
+        diag = getattr(exc, "diag", None)
+        text = self._redactor.redact(str(exc).strip())
+        hint = getattr(diag, "message_hint", None)
+        if "cannot run inside a transaction block" in text:
+            hint = "Run it in its own cell, or with --autocommit."
+        error = SqlError(f"{type(exc).__name__}: {text}", hint=self._redactor.redact(hint) if hint else None)
+        error.sqlstate = getattr(exc, "sqlstate", None)  # type: ignore[attr-defined]
+        return error
+
+    # -- display: never the password ----------------------------------------
+
+    def _fields(self) -> list[tuple[str, Any]]:
+        info = self._connection_info
+        return [
+            ("name", self.name),
+            ("backend", self.backend),
+            ("host", info.host),
+            ("port", info.port),
+            ("database", info.database),
+            ("user", info.username),
+            ("sslmode", info.sslmode),
+            ("password", "hidden"),
+        ]
+
+    def __repr__(self) -> str:
+        inner = " ".join(f"{k}={v!r}" for k, v in self._fields() if k not in {"password", "name"})
+        return f"<alien_nb.Database {self.name!r} {inner} password=<redacted>>"
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(repr(self))
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
+            for k, v in self._fields()
+        )
+        return f"<table><caption>alien_nb.Database</caption>{rows}</table>"
+
+    def __getstate__(self) -> None:
+        raise TypeError(
+            "a Database holds a live connection and is not picklable; pass db.worker_env() instead"
+        )
+
+
+def _psycopg_error() -> type[Exception]:
+    import psycopg
+
+    return psycopg.Error
+
+
+def _register_vector(conn: psycopg.Connection[Any]) -> None:
+    try:
+        from pgvector.psycopg import register_vector
+    except ImportError:
+        return
+    import psycopg
+
+    try:
+        register_vector(conn)
+    except psycopg.ProgrammingError:
+        pass  # the vector extension is not installed in this database

@@ -1,0 +1,33 @@
+"""``%load_ext alien_nb``: register the magics and the secret scrubber."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..core._redact import Redactor
+from ._magics import AlienPostgresMagics, register
+from ._scrub import Scrubber
+
+_LOADED: dict[int, tuple[AlienPostgresMagics, Scrubber]] = {}
+
+
+def load(shell: Any) -> AlienPostgresMagics:
+    if id(shell) in _LOADED:
+        return _LOADED[id(shell)][0]
+    redactor = Redactor()
+    magics = register(shell, redactor)
+    scrubber = Scrubber(shell, redactor)
+    scrubber.install()
+    _LOADED[id(shell)] = (magics, scrubber)
+    return magics
+
+
+def unload(shell: Any) -> None:
+    entry = _LOADED.pop(id(shell), None)
+    if entry is None:
+        return
+    magics, scrubber = entry
+    scrubber.uninstall()
+    magics.close()
+    if magics in shell.configurables:
+        shell.configurables.remove(magics)

@@ -1,0 +1,182 @@
+"""``%alien_postgres panel``: start, attach and stop databases with widgets.
+
+No password ever sits in a synced trait: the password box for external
+databases is read the moment its value arrives, kept in a private
+attribute as `SecretStr`, and cleared at once, because saved notebooks
+keep every widget's synced state.
+"""
+
+from __future__ import annotations
+
+import html
+import threading
+from typing import Any
+
+from pydantic import SecretStr
+
+from ..core import AlienError, ExternalBinding, format_size, parse_cpu, parse_size, pick_tier
+from ._state import NotebookState
+
+_BACKENDS = [
+    ("local (embedded PostgreSQL 18 + pgvector)", "local"),
+    ("attach by binding (ALIEN_<NAME>_BINDING)", "env"),
+    ("attach external host (password)", "external"),
+]
+
+
+def _password_box() -> Any:
+    """A Password box whose value ipywidgets never echoes back to the frontends."""
+    import ipywidgets as w
+    from traitlets import Unicode
+
+    class PasswordBox(w.Password):
+        value = Unicode("", help="Cleared the moment it arrives.").tag(sync=True, echo_update=False)
+
+    return PasswordBox(description="password", continuous_update=False, placeholder="read once, then cleared")
+
+
+class Panel:
+    def __init__(self, state: NotebookState) -> None:
+        import ipywidgets as w
+
+        self.state = state
+        self._password: SecretStr | None = None
+        self._busy = threading.Lock()
+        self.name = w.Text(value="vec-db", description="name")
+        self.backend = w.Dropdown(options=_BACKENDS, value="local", description="backend")
+        self.version = w.Dropdown(options=["18", "17", "16", "15"], value="18", description="version")
+        self.storage = w.Text(value="20Gi", description="storage")
+        self.cpu = w.Text(value="2", description="cpu")
+        self.memory = w.Text(value="8Gi", description="memory")
+        self.host = w.Text(value="", description="host", placeholder="db.example.com")
+        self.port = w.IntText(value=5432, description="port")
+        self.user = w.Text(value="postgres", description="user")
+        self.password = _password_box()
+        self.tiers = w.HTML()
+        self.start_button = w.Button(description="Start", button_style="success", icon="play")
+        self.attach_button = w.Button(description="Attach", icon="plug")
+        self.stop_button = w.Button(description="Stop", button_style="warning", icon="stop")
+        self.progress = w.IntProgress(
+            value=0, min=0, max=3, description="", layout=w.Layout(visibility="hidden")
+        )
+        self.status = w.HTML(value="<i>idle</i>")
+        self.details = w.HTML()
+        self.password.observe(self._take_password, names="value")
+        for field in (self.cpu, self.memory):
+            field.observe(lambda _c: self._show_tiers(), names="value")
+        self.backend.observe(lambda _c: self._layout(), names="value")
+        self.start_button.on_click(lambda _b: self._run(self._start))
+        self.attach_button.on_click(lambda _b: self._run(self._attach))
+        self.stop_button.on_click(lambda _b: self._run(self._stop))
+        self._external = w.VBox([self.host, self.port, self.user, self.password])
+        buttons = w.HBox([self.start_button, self.attach_button, self.stop_button, self.progress])
+        self.widget = w.VBox([
+            w.HTML("<b>alien_nb · Postgres</b>"), self.name, self.backend, self.version, self.storage,
+            self.cpu, self.memory, self.tiers, self._external, buttons, self.status, self.details,
+        ])  # fmt: skip
+        self._layout()
+        self._show_tiers()
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+    def __repr__(self) -> str:
+        return f"<alien_nb panel: {self.name.value!r}, {self.backend.value}>"
+
+    # -- the password: read once, cleared at once -------------------------------
+
+    def _take_password(self, change: dict[str, Any]) -> None:
+        value = change["new"]
+        if value:
+            self._password = SecretStr(value)
+            self.state.redactor.add(self._password)
+            self.password.value = ""
+            self.status.value = "password received (held in memory, not in the widget)"
+
+    # -- display helpers --------------------------------------------------------
+
+    def _layout(self) -> None:
+        local = self.backend.value == "local"
+        self._external.layout.display = "" if self.backend.value == "external" else "none"
+        for widget in (self.version, self.storage):
+            widget.disabled = not local
+        self.start_button.disabled = not local
+        self.attach_button.disabled = local
+
+    def _show_tiers(self) -> None:
+        try:
+            cpu = parse_cpu(self.cpu.value) if self.cpu.value.strip() else None
+            memory = parse_size(self.memory.value) if self.memory.value.strip() else None
+        except ValueError as exc:
+            self.tiers.value = f"<span style='color:#b00'>cpu/memory: {exc}</span>"
+            return
+        cells = []
+        for backend, label in (("aurora", "Aurora Serverless v2"), ("cloud-sql", "Cloud SQL"),
+                               ("flexible-server", "Azure Flexible Server")):  # fmt: skip
+            try:
+                tier = pick_tier(backend, cpu, memory)
+                cells.append(f"<li>{label}: {tier.describe()} {tier.cost_class}</li>")
+            except AlienError as exc:
+                cells.append(f"<li>{label}: {exc.message}</li>")
+        self.tiers.value = "<small>In the cloud this would be:<ul>" + "".join(cells) + "</ul></small>"
+
+    def _run(self, action: Any) -> None:
+        if not self._busy.acquire(blocking=False):
+            return
+        try:
+            action()
+        except AlienError as exc:
+            text = html.escape(self.state.redactor.redact(exc.message))
+            hint = (
+                f"<br><small>{html.escape(self.state.redactor.redact(exc.hint))}</small>" if exc.hint else ""
+            )
+            self.status.value = f"<span style='color:#b00'>{text}</span>{hint}"
+        finally:
+            self.progress.layout.visibility = "hidden"
+            self._busy.release()
+
+    def _show_db(self, db: Any) -> None:
+        self.details.value = db._repr_html_()
+
+    # -- actions ------------------------------------------------------------------
+
+    def _start(self) -> None:
+        name = self.name.value.strip()
+        self.status.value = f"starting {name}…"
+        self.progress.value, self.progress.layout.visibility = 0, "visible"
+        steps = {"init": 1, "start": 2, "bootstrap": 3}
+        binding = self.state.controller.manager.start(
+            name, self.version.value if self.version.value != "18" else None,
+            progress=lambda step: setattr(self.progress, "value", steps.get(step, self.progress.value)),
+        )  # fmt: skip
+        db = self.state._register(name, binding, backend="local")
+        self.progress.value = 3
+        self.status.value = f"<b>{name}</b> is running on 127.0.0.1:{binding.port}"
+        self._show_db(db)
+
+    def _attach(self) -> None:
+        name = self.name.value.strip()
+        if self.backend.value == "env":
+            db = self.state.attach(name)
+        else:
+            if self._password is None:
+                raise AlienError("Type the password first (it is read once and cleared).")
+            binding = ExternalBinding(host=self.host.value.strip(), port=self.port.value, database=name,
+                                      username=self.user.value.strip(), password=self._password)  # fmt: skip
+            self._password = None
+            db = self.state._register(name, binding, backend="external")
+            db.connection.execute("SELECT 1")
+        self.status.value = f"<b>{name}</b> attached"
+        self._show_db(db)
+
+    def _stop(self) -> None:
+        name = self.name.value.strip()
+        self.state.forget(name)
+        if self.backend.value == "local":
+            self.state.controller.stop(name)
+        status = self.state.controller.status(name) if self.backend.value == "local" else None
+        size = f", {format_size(status.data_size)} kept" if status else ""
+        self.status.value = f"<b>{name}</b> is stopped{size}"
+        self.details.value = ""

@@ -1,0 +1,157 @@
+"""The one state object the extension owns: databases, the redactor, the controller."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ..core import AlienError, PostgresBinding, Redactor, binding_env_var, parse_binding
+from ..resolver._connection import resolve_inline
+from ._database import Database
+
+Printer = Callable[[str], None]
+
+
+class NotebookState:
+    def __init__(
+        self, *, redactor: Redactor | None = None, printer: Printer = print, home: str | None = None
+    ) -> None:
+        self.redactor = redactor if redactor is not None else Redactor()
+        self.databases: dict[str, Database] = {}
+        self.current: str | None = None
+        self._print = printer
+        self._home = home
+        self._controller: Any = None
+
+    @property
+    def controller(self) -> Any:
+        if self._controller is None:
+            from ..controllers import LocalPostgresController
+            from ..local import LocalPostgresManager
+
+            self._controller = LocalPostgresController(LocalPostgresManager(self._home, notify=self._print))
+        return self._controller
+
+    # -- getting a database ---------------------------------------------------
+
+    def start(self, name: str, version: str | None = None, *, show_progress: bool = True) -> Database:
+        started = time.perf_counter()
+        bar = _StartProgress(name) if show_progress else None
+        try:
+            binding = self.controller.manager.start(name, version, progress=bar.step if bar else None)
+        finally:
+            if bar is not None:
+                bar.close()
+        db = self._register(name, binding, backend="local")
+        status = self.controller.status(name)
+        elapsed = time.perf_counter() - started
+        self._print(
+            f"{name}: running on {binding.host}:{binding.port} (PostgreSQL {status.version}, pgvector) "
+            f"in {elapsed:.1f} s"
+        )
+        return db
+
+    def attach(
+        self, name: str, *, binding_env: str | None = None, binding_file: str | None = None
+    ) -> Database:
+        binding = self._read_binding(name, binding_env, binding_file)
+        if binding.inline_password is None:
+            raise AlienError(
+                f"Binding {name!r} is a {binding.service} binding, "
+                "whose password lives in a cloud secret store.",
+                hint="attach takes local-postgres and external bindings here.",
+            )
+        db = self._register(name, binding, backend=binding.service)
+        with db.connection.cursor() as cur:  # fail now, with a clear error, if it is unreachable
+            cur.execute("SELECT 1")
+        return db
+
+    def _read_binding(self, name: str, env: str | None, file: str | None) -> PostgresBinding:
+        if file is not None:
+            path = Path(file).expanduser()
+            try:
+                text = path.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise AlienError(f"Cannot read binding file {path}: {exc.strerror}.") from None
+            return parse_binding(text, name=name, variable=str(path))
+        variable = env or binding_env_var(name)
+        text_or_none = os.environ.get(variable)
+        if text_or_none is None:
+            from ..core import BindingNotConfigured
+
+            raise BindingNotConfigured(name, variable)
+        return parse_binding(text_or_none, name=name, variable=variable)
+
+    def _register(self, name: str, binding: PostgresBinding, *, backend: str) -> Database:
+        old = self.databases.pop(name, None)
+        if old is not None:
+            old.close()
+        db = Database(name, resolve_inline(binding), backend=backend, redactor=self.redactor)
+        self.databases[name] = db
+        self.current = name
+        return db
+
+    def database(self, name: str | None) -> Database:
+        key = name or self.current
+        if key is None:
+            raise AlienError(
+                "No database yet in this notebook.",
+                hint="Run `%alien_postgres start NAME` or `%alien_postgres attach NAME` first.",
+            )
+        if key not in self.databases:
+            if name is not None and self._is_local(name):
+                return self.start(name, show_progress=False)
+            raise AlienError(
+                f"No database {key!r} in this notebook.",
+                hint=f"Start it with `%alien_postgres start {key}`; "
+                f"known here: {', '.join(self.databases) or 'none'}.",
+            )
+        return self.databases[key]
+
+    def _is_local(self, name: str) -> bool:
+        try:
+            return self.controller.manager.paths(name).metadata.exists()
+        except AlienError:
+            return False
+
+    def forget(self, name: str) -> None:
+        db = self.databases.pop(name, None)
+        if db is not None:
+            db.close()
+        if self.current == name:
+            self.current = next(iter(self.databases), None)
+
+    def close(self) -> None:
+        for name in list(self.databases):
+            self.forget(name)
+        if self._controller is not None:
+            self._controller.manager.close()
+
+    def statuses_json(self) -> str:
+        return json.dumps([s.to_dict() for s in self.controller.manager.list()], indent=2)
+
+
+class _StartProgress:
+    """A progress bar over the start steps; shown only if the start takes a moment."""
+
+    _STEPS = ("init", "start", "bootstrap")
+
+    def __init__(self, name: str) -> None:
+        from tqdm.auto import tqdm
+
+        self._bar = tqdm(total=len(self._STEPS), desc=f"starting {name}", delay=0.3, leave=False)
+        self._done = 0
+
+    def step(self, name: str) -> None:
+        target = self._STEPS.index(name) if name in self._STEPS else self._done
+        self._bar.set_postfix_str(name)
+        self._bar.update(max(target - self._done, 0))
+        self._done = max(target, self._done)
+
+    def close(self) -> None:
+        self._bar.update(len(self._STEPS) - self._done)
+        self._bar.close()

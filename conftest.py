@@ -1,0 +1,31 @@
+"""Repository-wide pytest setup: the tutorials' kernels get a private, temporary ALIEN_NB_HOME."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+_HOME: Path | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _HOME
+    if "ALIEN_NB_HOME" not in os.environ:
+        _HOME = Path(tempfile.mkdtemp(prefix="alien-nb-tests-"))
+        os.environ["ALIEN_NB_HOME"] = str(_HOME / "home")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _HOME is None:
+        return
+    from alien_nb.local import LocalPostgresManager
+
+    manager = LocalPostgresManager(_HOME / "home", notify=lambda _m: None, monitor=False)
+    for status in manager.list():
+        try:
+            manager.stop(status.name)
+        except Exception:
+            pass

@@ -1,0 +1,193 @@
+"""The magics through a real IPython shell, against a real local server."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from IPython.core.error import UsageError
+
+from alien_nb.core import BindingConfigInvalid, BindingNotConfigured
+from alien_nb.notebook._database import Database, ParameterMissing, SqlError, StatementResult
+from tests.local.conftest import secret_spellings
+from tests.notebook.conftest import password_of
+
+
+def cell(ip: Any, line: str, body: str) -> Any:
+    return ip.run_cell_magic("alien_postgres", line, body)
+
+
+def test_help_documents_every_subcommand(ip: Any) -> None:
+    doc = ip.find_line_magic("alien_postgres").__doc__
+    for word in ("start", "attach", "--binding-env", "--binding-file", "status", "stop", "delete", "url", "panel",
+                 "audit", "%%alien_postgres", "--out", "--limit", "--autocommit", "display_limit"):  # fmt: skip
+        assert word in doc, word
+
+
+def test_start_binds_a_handle_and_queries(ip: Any, nb_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = ip.run_line_magic("alien_postgres", "start mag-db")
+    assert isinstance(db, Database) and ip.user_ns["mag_db"] is db
+    out = capsys.readouterr().out
+    assert "mag-db: running on 127.0.0.1:" in out and "handle: mag_db" in out
+    password = password_of(nb_home, "mag-db")
+    for text in (repr(db), db._repr_html_(), db.url, json.dumps(db.binding), repr(db.worker_env()), out):
+        assert not any(s.decode() in text for s in secret_spellings(password))
+    assert "password=<redacted>" in repr(db)
+
+    status = cell(
+        ip, "mag-db", "DROP TABLE IF EXISTS docs; CREATE TABLE docs (id int PRIMARY KEY, title text)"
+    )
+    assert isinstance(status, StatementResult) and status.status == "CREATE TABLE"
+    inserted = cell(ip, "", "INSERT INTO docs SELECT g, 'doc ' || g FROM generate_series(1, 20) g")
+    assert inserted.status == "INSERT 0 20" and inserted.rowcount == 20
+
+    ip.user_ns["max_id"] = 3
+    df = cell(ip, "--out small", "SELECT id, title FROM docs WHERE id <= :max_id ORDER BY id")
+    assert isinstance(df, pd.DataFrame) and list(df.columns) == ["id", "title"]
+    assert df["id"].tolist() == [1, 2, 3] and ip.user_ns["small"] is df
+
+    # Parameters are bound by the server, never pasted into the SQL text.
+    ip.user_ns["evil"] = "x'; DROP TABLE docs; --"
+    assert len(cell(ip, "", "SELECT * FROM docs WHERE title = :evil")) == 0
+    assert len(db.sql("SELECT * FROM docs")) == 20
+
+    assert len(cell(ip, "--limit 5", "SELECT * FROM docs")) == 5
+    empty = cell(ip, "", "SELECT id FROM docs WHERE false")
+    assert list(empty.columns) == ["id"] and len(empty) == 0
+    assert db.sql("SELECT count(*) AS n FROM docs WHERE id > :k", {"k": 10})["n"][0] == 10
+
+
+def test_statements_share_one_transaction(ip: Any) -> None:
+    ip.run_line_magic("alien_postgres", "start mag-db")
+    cell(ip, "", "DROP TABLE IF EXISTS tx; CREATE TABLE tx (v int)")
+    with pytest.raises(SqlError, match="division by zero"):
+        cell(ip, "", "INSERT INTO tx VALUES (1); SELECT 1 / 0")
+    assert cell(ip, "", "SELECT count(*) AS n FROM tx")["n"][0] == 0  # the insert was rolled back
+    with pytest.raises(SqlError, match="--autocommit"):
+        cell(ip, "", "SELECT 1; VACUUM tx")
+    assert "VACUUM" in repr(cell(ip, "--autocommit", "VACUUM tx"))
+
+
+def test_missing_parameter_and_bad_usage(ip: Any) -> None:
+    ip.run_line_magic("alien_postgres", "start mag-db")
+    with pytest.raises(ParameterMissing, match=":nowhere"):
+        cell(ip, "", "SELECT :nowhere")
+    with pytest.raises(UsageError, match="unknown subcommand"):
+        ip.run_line_magic("alien_postgres", "launch x")
+    with pytest.raises(UsageError):
+        ip.run_line_magic("alien_postgres", "start")
+    with pytest.raises(UsageError, match="--yes"):
+        ip.run_line_magic("alien_postgres", "delete mag-db")
+
+
+def test_display_limit(ip: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    ip.run_line_magic("alien_postgres", "start mag-db")
+    ip.run_line_magic("config", "AlienPostgresMagics.display_limit = 5")
+    assert cell(ip, "", "SELECT generate_series(1, 50) AS n") is None
+    assert "showing 5 of 50 rows" in capsys.readouterr().out
+    assert len(ip.user_ns["_alien_result"]) == 50
+
+
+def test_attach_from_env_and_file(
+    ip: Any, nb_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ip.run_line_magic("alien_postgres", "start mag-db")
+    binding = ip.user_ns["mag_db"]._runtime_binding.runtime_json().get_secret_value()
+    monkeypatch.setenv("ALIEN_OTHER_BINDING", binding)
+    other = ip.run_line_magic("alien_postgres", "attach other")
+    assert other.sql("SELECT current_database() AS d")["d"][0] == "mag-db"
+    path = tmp_path / "binding.json"
+    path.write_text(binding)
+    third = ip.run_line_magic("alien_postgres", f"attach third --binding-file {path} --as t")
+    assert ip.user_ns["t"] is third
+    with pytest.raises(BindingNotConfigured, match="ALIEN_NOPE_BINDING"):
+        ip.run_line_magic("alien_postgres", "attach nope")
+    path.write_text(json.dumps({**json.loads(binding), "port": 0}))
+    with pytest.raises(BindingConfigInvalid, match="port"):
+        ip.run_line_magic("alien_postgres", f"attach bad --binding-file {path}")
+
+
+def test_connect_and_engine(ip: Any) -> None:
+    db = ip.run_line_magic("alien_postgres", "start mag-db")
+    import numpy as np
+
+    with db.connect(autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS vecs; CREATE TABLE vecs (v vector(3))")
+        conn.execute("INSERT INTO vecs VALUES (%s)", (np.array([1.0, 2.0, 3.0]),))
+        (value,) = conn.execute("SELECT v FROM vecs").fetchone()
+        assert np.allclose(np.asarray(value.to_numpy() if hasattr(value, "to_numpy") else value), [1, 2, 3])
+    engine = db.engine
+    assert engine.url.password is None  # connections come from db.connect(); the URL holds no secret
+    assert pd.read_sql("SELECT 42 AS x", engine)["x"][0] == 42
+
+
+def test_errors_and_displays_are_scrubbed(ip: Any, nb_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ip.run_line_magic("alien_postgres", "start mag-db")
+    password = password_of(nb_home, "mag-db")
+    ip.user_ns["leak"] = password
+    capsys.readouterr()
+    ip.run_cell("raise ValueError('oops ' + leak)")
+    ip.run_cell("%xmode Verbose")
+    ip.run_cell("def f(secret):\n    raise RuntimeError('x')\nf(leak)")
+    ip.run_cell("%xmode Context")
+    ip.run_cell("import urllib.parse\nraise KeyError(urllib.parse.quote(leak))")
+    printed = capsys.readouterr()
+    assert "ValueError" in printed.out and "RuntimeError" in printed.out
+    assert not any(s.decode() in printed.out + printed.err for s in secret_spellings(password))
+    data, _ = ip.display_formatter.format(f"postgres://postgres:{password}@127.0.0.1/x")
+    assert password not in json.dumps(data)
+    # A SQL error that would echo the password is scrubbed too.
+    with pytest.raises(SqlError) as info:
+        cell(ip, "", "SELECT :leak::int")
+    assert password not in str(info.value)
+
+
+def test_audit_finds_leaks(ip: Any, nb_home: Path, tmp_path: Path) -> None:
+    import base64
+
+    ip.run_line_magic("alien_postgres", "start mag-db")
+    password = password_of(nb_home, "mag-db")
+    nb = {
+        "cells": [
+            {"cell_type": "code", "source": ["x = 1\n", "url = 'postgresql://u:hunter2@h/db'"], "metadata": {},
+             "outputs": [{"output_type": "stream", "name": "stdout", "text": [f"pw {password}\n"]}]},
+            {"cell_type": "code", "source": "ok", "metadata": {"note": base64.b64encode(password.encode()).decode()},
+             "outputs": []},
+            {"cell_type": "code", "source": "postgres://postgres:****@127.0.0.1:5/x", "metadata": {}, "outputs": []},
+        ],
+        "metadata": {"widgets": {"state": {"m": {"value": password}}}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }  # fmt: skip
+    path = tmp_path / "leaky.ipynb"
+    path.write_text(json.dumps(nb))
+    report = ip.run_line_magic("alien_postgres", f"audit {path}")
+    locations = {(f.location, f.kind) for f in report.findings}
+    assert ("cells[0].outputs[0].text", "secret") in locations
+    assert ("cells[0].source", "url with password") in locations
+    assert ("cells[1].metadata.note", "secret (base64 payload)") in locations or (
+        "cells[1].metadata.note",
+        "secret",
+    ) in locations
+    assert ("metadata.widgets.state.m.value", "secret") in locations
+    assert not any(loc.startswith("cells[2]") for loc, _ in locations)
+    assert password not in repr(report)
+    templates = "url = f'postgres://u:{pw}@h/db'\nurl2 = 'postgresql://u:${PGPASSWORD}@h/db'"
+    clean = {"cell_type": "code", "source": templates, "metadata": {}, "outputs": []}
+    path.write_text(json.dumps({"cells": [clean], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    assert ip.run_line_magic("alien_postgres", f"audit {path}").clean
+
+
+def test_stop_and_status(ip: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    ip.run_line_magic("alien_postgres", "start stop-db")
+    status = ip.run_line_magic("alien_postgres", "status stop-db")
+    assert status.lifecycle == "running"
+    listing = ip.run_line_magic("alien_postgres", "list")
+    assert "stop-db" in listing.index
+    ip.run_line_magic("alien_postgres", "stop stop-db")
+    assert ip.run_line_magic("alien_postgres", "status stop-db").lifecycle == "stopped"
+    ip.run_line_magic("alien_postgres", "delete stop-db --yes")
+    assert "stop-db: deleted" in capsys.readouterr().out

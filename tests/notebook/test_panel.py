@@ -1,0 +1,93 @@
+"""The widget panel, driven as ipywidgets' own tests do: clicks, and a record of every comm message."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from comm.base_comm import BaseComm
+
+from tests.local.conftest import secret_spellings
+from tests.notebook.conftest import password_of
+
+SENT: list[str] = []
+
+
+class RecordingComm(BaseComm):  # type: ignore[misc]
+    def publish_msg(
+        self, msg_type: str, data: Any = None, metadata: Any = None, buffers: Any = None, **keys: Any
+    ) -> None:
+        SENT.append(json.dumps({"type": msg_type, "data": data, "metadata": metadata}, default=str))
+
+
+@pytest.fixture
+def recorded(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    import comm
+
+    SENT.clear()
+    monkeypatch.setattr(comm, "create_comm", lambda **kw: RecordingComm(**kw))
+    return SENT
+
+
+def all_state(widget: Any) -> str:
+    """The synced state of a widget and everything inside it."""
+    states = [json.dumps(widget.get_state(), default=str)]
+    states += [all_state(child) for child in getattr(widget, "children", ())]
+    return "\n".join(states)
+
+
+def test_panel_start_attach_stop(ip: Any, nb_home: Path, recorded: list[str]) -> None:
+    from alien_nb.notebook._panel import Panel
+
+    magics = ip.find_line_magic("alien_postgres").__self__
+    panel = Panel(magics.state)
+    assert (
+        "db-custom" in panel.tiers.value and "Standard_" in panel.tiers.value and "ACU" in panel.tiers.value
+    )
+    panel.memory.value = "9999Ti"
+    assert "largest" in panel.tiers.value
+
+    panel.name.value = "panel-db"
+    panel.start_button.click()
+    assert "is running on 127.0.0.1:" in panel.status.value, panel.status.value
+    assert "hidden" in panel.details.value
+    password = password_of(nb_home, "panel-db")
+    port = magics.state.databases["panel-db"]._connection_info.port
+
+    panel.backend.value = "external"
+    panel.host.value, panel.port.value, panel.user.value = "127.0.0.1", port, "postgres"
+    panel.password.set_state({"value": password})  # as a frontend message would set it
+    assert panel.password.value == ""
+    assert "password received" in panel.status.value
+    # The external binding defaults to verify-full TLS, which a local server does not offer: a clear error.
+    panel.attach_button.click()
+    assert "SSL" in panel.status.value or "ssl" in panel.status.value
+    assert not any(s.decode() in panel.status.value for s in secret_spellings(password))
+
+    panel.backend.value = "local"
+    panel.stop_button.click()
+    assert "is stopped" in panel.status.value
+    everything = "\n".join(recorded) + all_state(panel.widget)
+    assert recorded, "the panel sent no comm messages"
+    leaks = [
+        line[:300]
+        for line in everything.splitlines()
+        if any(s.decode() in line for s in secret_spellings(password))
+    ]
+    assert not leaks
+
+
+def test_panel_reports_bad_input(ip: Any, recorded: list[str]) -> None:
+    from alien_nb.notebook._panel import Panel
+
+    panel = Panel(ip.find_line_magic("alien_postgres").__self__.state)
+    panel.cpu.value = "lots"
+    assert "cpu/memory" in panel.tiers.value
+    panel.name.value = "bad/name"
+    panel.start_button.click()
+    assert "database name" in panel.status.value
+    panel.backend.value = "external"
+    panel.attach_button.click()
+    assert "Type the password first" in panel.status.value
