@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core import AlienError, PostgresBinding, Redactor, WorkerEnv, redacted_connection_string
 from ..resolver._connection import PostgresConnection
+from ._fetch import ArrowFetcher, fetch_single
 from ._sqltext import Statement, split_statements, to_psycopg
 
 if TYPE_CHECKING:
@@ -70,6 +71,8 @@ class Database:
         self._conn: psycopg.Connection[Any] | None = None
         self._lock = threading.RLock()
         self._engine: sqlalchemy.Engine | None = None
+        self._arrow: ArrowFetcher | None = _arrow_fetcher(connection)
+        self.report: Callable[[str], None] = lambda _line: None
 
     # -- what it is ---------------------------------------------------------
 
@@ -132,6 +135,8 @@ class Database:
             if self._engine is not None:
                 self._engine.dispose()
                 self._engine = None
+            if self._arrow is not None:
+                self._arrow.close()
 
     # -- SQL ----------------------------------------------------------------
 
@@ -160,6 +165,14 @@ class Database:
         with self._lock:
             conn = self.connection
             try:
+                if len(statements) == 1:
+                    params = {n: namespace[n] for n in statements[0].names}
+                    frame = fetch_single(
+                        conn, split_statements(query)[0], statements[0], params,
+                        arrow=self._arrow, limit=limit, report=self.report,
+                    )  # fmt: skip
+                    if frame is not None:
+                        return frame
                 if autocommit or len(statements) == 1:
                     return self._run_all(conn, statements, namespace, limit, on_rows)
                 with conn.transaction():
@@ -177,7 +190,7 @@ class Database:
     ) -> pd.DataFrame | StatementResult:
         import time
 
-        from ._fetch import fetch_dataframe
+        from ._fetch import SMALL_RESULT_ROWS, fetch_dataframe
 
         result: pd.DataFrame | StatementResult = StatementResult("", -1, 0.0)
         with conn.cursor() as cur:
@@ -189,6 +202,9 @@ class Database:
                     cur.execute(statement.text)
                 if cur.description is not None:
                     result = fetch_dataframe(cur, limit=limit, on_rows=on_rows)
+                    if len(result) > SMALL_RESULT_ROWS:
+                        elapsed = time.perf_counter() - started
+                        self.report(f"{len(result):,} rows × {result.shape[1]} columns in {elapsed:.2f} s")
                 else:
                     status = cur.statusmessage or "OK"
                     result = StatementResult(status, cur.rowcount, time.perf_counter() - started)
@@ -237,6 +253,21 @@ class Database:
         raise TypeError(
             "a Database holds a live connection and is not picklable; pass db.worker_env() instead"
         )
+
+
+def _arrow_fetcher(connection: PostgresConnection) -> ArrowFetcher | None:
+    """ADBC for large results, when the driver is installed."""
+    try:
+        import adbc_driver_postgresql.dbapi  # noqa: F401
+    except ImportError:
+        return None
+
+    def connect() -> Any:
+        import adbc_driver_postgresql.dbapi as adbc
+
+        return adbc.connect(connection.libpq_uri().get_secret_value(), autocommit=True)
+
+    return ArrowFetcher(connect)
 
 
 def _psycopg_error() -> type[Exception]:

@@ -123,6 +123,7 @@ class AlienPostgresMagics(Magics):
         super().__init__(shell)
         self.redactor = redactor
         self._state: NotebookState | None = None
+        self._cell_args = _cell_parser()
         self.commands: dict[str, tuple[Callable[[argparse.Namespace], Any], MagicArgumentParser]] = {
             "start": (self._start, _start_parser()),
             "attach": (self._attach, _attach_parser()),
@@ -171,7 +172,8 @@ class AlienPostgresMagics(Magics):
     @line_cell_magic
     def alien_postgres(self, line: str, cell: str | None = None) -> Any:
         try:
-            argv = shlex.split(line)
+            # Most lines are plain words; shlex only where quoting may matter.
+            argv = shlex.split(line) if any(c in line for c in "'\"\\") else line.split()
         except ValueError as exc:
             raise UsageError(f"cannot read the arguments: {exc}") from None
         if cell is not None:
@@ -264,7 +266,11 @@ class AlienPostgresMagics(Magics):
     # -- SQL cells ------------------------------------------------------------
 
     def _sql_cell(self, argv: list[str], cell: str) -> Any:
-        args = _cell_parser().parse_args(argv)
+        if len(argv) <= 1 and not any(a.startswith("-") for a in argv):
+            # The common `%%alien_postgres [NAME]`: no need for a full argparse pass.
+            args = argparse.Namespace(name=argv[0] if argv else None, out=None, limit=None, autocommit=False)
+        else:
+            args = self._cell_args.parse_args(argv)
         db = self.state.database(args.name or self.default_database or None)
         result = db.run(cell, self._ns, autocommit=args.autocommit or self.autocommit, limit=args.limit)
         if args.out:

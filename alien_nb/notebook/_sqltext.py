@@ -10,18 +10,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import lru_cache
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Only these characters can start a string, comment, dollar quote, statement end or parameter.
+_INTERESTING = re.compile(r"[-/'\"$;:]")
 _DOLLAR_TAG = re.compile(r"\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Statement:
     """One statement, in psycopg's ``%(name)s`` form, and the names it uses."""
 
     text: str
-    names: list[str] = field(default_factory=list)
+    names: tuple[str, ...] = ()
 
     @property
     def has_params(self) -> bool:
@@ -72,58 +75,70 @@ def _skip(sql: str, i: int) -> int | None:
     return None
 
 
+def _interesting(sql: str) -> Iterator[tuple[int, int | None]]:
+    """Each index worth a look, with where a quoted or commented span starting there ends."""
+    i = 0
+    while True:
+        match = _INTERESTING.search(sql, i)
+        if match is None:
+            return
+        i = match.start()
+        after = _skip(sql, i)
+        yield i, after
+        i = after if after is not None else i + 1
+
+
+@lru_cache(maxsize=512)
 def split_statements(sql: str) -> list[str]:
     """The cell's statements, split on top-level ``;``; blank ones dropped."""
-    parts, start, i = [], 0, 0
-    while i < len(sql):
-        after = _skip(sql, i)
-        if after is not None:
-            i = after
-            continue
-        if sql[i] == ";":
+    parts, start = [], 0
+    for i, after in _interesting(sql):
+        if after is None and sql[i] == ";":
             parts.append(sql[start:i])
             start = i + 1
-        i += 1
     parts.append(sql[start:])
     return [p.strip() for p in parts if _has_code(p)]
 
 
 def _has_code(text: str) -> bool:
-    i = 0
-    while i < len(text):
-        after = _skip(text, i)
+    """Anything but white space and comments?"""
+    last = 0
+    for i, after in _interesting(text):
         if after is not None and text[i] in "-/":
-            i = after
-            continue
-        if not text[i].isspace():
-            return True
-        i += 1
-    return False
+            if text[last:i].strip():
+                return True
+            last = after
+    return bool(text[last:].strip())
+
+
+def code_only(sql: str) -> str:
+    """The text with strings, quoted names and comments blanked out (for keyword checks)."""
+    out, last = [], 0
+    for i, after in _interesting(sql):
+        if after is not None:
+            out.append(sql[last:i])
+            out.append(" ")
+            last = after
+    out.append(sql[last:])
+    return "".join(out)
 
 
 def placeholders(sql: str) -> Iterator[tuple[int, int, str]]:
     """``(start, end, name)`` of each ``:name`` outside quotes, comments and casts."""
-    i = 0
-    while i < len(sql):
-        after = _skip(sql, i)
-        if after is not None:
-            i = after
+    previous_end = -1
+    for i, after in _interesting(sql):
+        if after is not None or sql[i] != ":" or i <= previous_end:
             continue
-        if sql[i] == ":":
-            if sql.startswith("::", i):
-                i += 2
-                continue
-            if i > 0 and sql[i - 1] == "\\":
-                i += 1
-                continue
-            match = _NAME.match(sql, i + 1)
-            if match:
-                yield i, match.end(), match.group()
-                i = match.end()
-                continue
-        i += 1
+        if sql.startswith("::", i) or (i > 0 and sql[i - 1] in ":\\"):
+            previous_end = i + 1  # a cast's second colon is not a parameter
+            continue
+        match = _NAME.match(sql, i + 1)
+        if match:
+            previous_end = match.end()
+            yield i, match.end(), match.group()
 
 
+@lru_cache(maxsize=512)
 def to_psycopg(sql: str) -> Statement:
     """Rewrite ``:name`` as ``%(name)s`` (doubling literal ``%``), ``\\:name`` as ``:name``."""
     found = list(placeholders(sql))
@@ -136,7 +151,7 @@ def to_psycopg(sql: str) -> Statement:
         names.append(name)
         last = end
     out.append(_unescape(sql[last:]).replace("%", "%%"))
-    return Statement("".join(out), list(dict.fromkeys(names)))
+    return Statement("".join(out), tuple(dict.fromkeys(names)))
 
 
 def _unescape(text: str) -> str:

@@ -91,6 +91,7 @@ class NotebookState:
         if old is not None:
             old.close()
         db = Database(name, resolve_inline(binding), backend=backend, redactor=self.redactor)
+        db.report = self._print
         self.databases[name] = db
         self.current = name
         return db

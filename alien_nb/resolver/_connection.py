@@ -40,6 +40,11 @@ class PostgresConnection:
             )
         )
 
+    def libpq_uri(self) -> SecretStr:
+        """The connection string plus what libpq needs for TLS (e.g. ``sslrootcert=system``)."""
+        extra = "&sslrootcert=system" if self.sslmode.startswith("verify") and not self.ca_roots else ""
+        return SecretStr(self.connection_string.get_secret_value() + extra)
+
     @property
     def redacted_url(self) -> str:
         return redacted_connection_string(self.binding)
@@ -49,6 +54,8 @@ class PostgresConnection:
         import psycopg
 
         params: dict[str, Any] = {"connect_timeout": 10, **kwargs}
+        if self.sslmode.startswith("verify") and not self.ca_roots:
+            params.setdefault("sslrootcert", "system")  # the contract: no roots → the system store
         try:
             return psycopg.connect(
                 host=self.host,

@@ -89,6 +89,7 @@ def test_display_limit(ip: Any, capsys: pytest.CaptureFixture[str]) -> None:
     assert cell(ip, "", "SELECT generate_series(1, 50) AS n") is None
     assert "showing 5 of 50 rows" in capsys.readouterr().out
     assert len(ip.user_ns["_alien_result"]) == 50
+    ip.run_line_magic("config", "AlienPostgresMagics.display_limit = 1000")
 
 
 def test_attach_from_env_and_file(
@@ -191,3 +192,39 @@ def test_stop_and_status(ip: Any, capsys: pytest.CaptureFixture[str]) -> None:
     assert ip.run_line_magic("alien_postgres", "status stop-db").lifecycle == "stopped"
     ip.run_line_magic("alien_postgres", "delete stop-db --yes")
     assert "stop-db: deleted" in capsys.readouterr().out
+
+
+def test_large_results_take_the_arrow_path(ip: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    ip.run_line_magic("alien_postgres", "start mag-db")
+    cell(ip, "", "DROP TABLE IF EXISTS big; CREATE TABLE big AS SELECT g AS id, 'row ' || g AS label, "
+                 "now() AS ts, g * 0.5 AS amount FROM generate_series(1, 20000) g")  # fmt: skip
+    capsys.readouterr()
+    ip.user_ns["k"] = 10
+    shown = cell(
+        ip, "--out big_df", "SELECT id, label, ts FROM big WHERE id > :k AND label LIKE 'row %' ORDER BY id"
+    )
+    assert shown is None  # past display_limit: the head is displayed, the whole frame kept
+    df = ip.user_ns["big_df"]
+    assert len(df) == 19990 and df["id"].iloc[0] == 11 and df["label"].iloc[-1] == "row 20000"
+    out = capsys.readouterr().out
+    assert "19,990 rows × 3 columns" in out and "via Arrow" in out and "showing 1000 of 19990 rows" in out
+    assert str(df["ts"].dt.tz) == "UTC"
+    # numeric comes back as Decimal from psycopg, so this one stays on the psycopg path
+    cell(ip, "--out df2", "SELECT id, amount FROM big")
+    df2 = ip.user_ns["df2"]
+    from decimal import Decimal
+
+    assert len(df2) == 20000 and isinstance(df2["amount"].iloc[0], Decimal)
+    assert "via Arrow" not in capsys.readouterr().out
+    assert len(cell(ip, "--limit 7", "SELECT id FROM big")) == 7
+    status = cell(ip, "", "DROP TABLE IF EXISTS big_copy; SELECT * INTO big_copy FROM big")
+    assert status.status == "SELECT 20000"
+
+
+def test_arrow_path_reports(ip: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    ip.run_line_magic("alien_postgres", "start mag-db")
+    capsys.readouterr()
+    cell(ip, "--out df", "SELECT g AS n, md5(g::text) AS h FROM generate_series(1, 12000) g")
+    assert len(ip.user_ns["df"]) == 12000
+    out = capsys.readouterr().out
+    assert "12,000 rows × 2 columns" in out and "via Arrow" in out

@@ -27,7 +27,7 @@ from alien_nb.notebook._sqltext import split_statements, to_psycopg
 def test_placeholders(sql: str, text: str, names: list[str]) -> None:
     statement = to_psycopg(sql)
     assert statement.text == text
-    assert statement.names == names
+    assert list(statement.names) == names
 
 
 @pytest.mark.parametrize(
