@@ -14,6 +14,15 @@ import subprocess
 import sys
 import time
 
+_KERNEL = (
+    "from IPython.testing.globalipapp import start_ipython; import time; ip = start_ipython(); "
+    "t = time.perf_counter(); {} ; print(time.perf_counter() - t)"
+)
+IN_SHELL = {
+    "%load_ext alien_nb": "ip.run_line_magic('load_ext', 'alien_nb')",
+    "import psycopg": "import psycopg",
+}
+
 CASES = {
     "python -c pass": "pass",
     "import alien_nb": "import alien_nb",
@@ -43,6 +52,16 @@ def main() -> None:
         med = statistics.median(times)
         extra = med - base
         print(f"{name:24} {med * 1000:10.1f} {extra * 1000:9.1f} {extra / psy:17.2f}")
+    print("\nin a fresh IPython shell (time of the statement alone; target for %load_ext: < 150 ms)")
+    shell: dict[str, list[float]] = {name: [] for name in IN_SHELL}
+    for _ in range(args.reps):
+        for name, code in IN_SHELL.items():
+            out = subprocess.run([sys.executable, "-c", _KERNEL.format(code)], check=True, capture_output=True)
+            shell[name].append(float(out.stdout.decode().split()[-1]))
+    psy_shell = statistics.median(shell["import psycopg"])
+    for name, times in shell.items():
+        med = statistics.median(times)
+        print(f"{name:24} {med * 1000:10.1f} ms {med / psy_shell:17.2f} x import psycopg")
 
 
 if __name__ == "__main__":

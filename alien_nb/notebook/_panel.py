@@ -65,6 +65,7 @@ class Panel:
         for field in (self.cpu, self.memory):
             field.observe(lambda _c: self._show_tiers(), names="value")
         self.backend.observe(lambda _c: self._layout(), names="value")
+        self.name.observe(lambda _c: self._show_status(), names="value")
         self.start_button.on_click(lambda _b: self._run(self._start))
         self.attach_button.on_click(lambda _b: self._run(self._attach))
         self.stop_button.on_click(lambda _b: self._run(self._stop))
@@ -76,6 +77,7 @@ class Panel:
         ])  # fmt: skip
         self._layout()
         self._show_tiers()
+        self._show_status()
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
@@ -121,6 +123,20 @@ class Panel:
             except AlienError as exc:
                 cells.append(f"<li>{label}: {exc.message}</li>")
         self.tiers.value = "<small>In the cloud this would be:<ul>" + "".join(cells) + "</ul></small>"
+
+    def _show_status(self) -> None:
+        """The live line: what the named local database is doing right now."""
+        if self.backend.value != "local" or self._busy.locked():
+            return
+        try:
+            status = self.state.controller.status(self.name.value.strip())
+        except AlienError:
+            self.status.value = "<i>no local database by that name yet: Start creates it</i>"
+            return
+        self.status.value = (
+            f"<b>{html.escape(status.name)}</b>: {status.lifecycle} ({status.health}), "
+            f"{html.escape(status.message)}, {format_size(status.data_size)}"
+        )
 
     def _run(self, action: Any) -> None:
         if not self._busy.acquire(blocking=False):

@@ -50,6 +50,7 @@ def test_panel_start_attach_stop(ip: Any, nb_home: Path, recorded: list[str]) ->
     assert "largest" in panel.tiers.value
 
     panel.name.value = "panel-db"
+    assert "no local database by that name yet" in panel.status.value
     panel.start_button.click()
     assert "is running on 127.0.0.1:" in panel.status.value, panel.status.value
     assert "hidden" in panel.details.value
@@ -67,6 +68,9 @@ def test_panel_start_attach_stop(ip: Any, nb_home: Path, recorded: list[str]) ->
     assert not any(s.decode() in panel.status.value for s in secret_spellings(password))
 
     panel.backend.value = "local"
+    panel.name.value = "other"
+    panel.name.value = "panel-db"
+    assert "running (healthy)" in panel.status.value
     panel.stop_button.click()
     assert "is stopped" in panel.status.value
     everything = "\n".join(recorded) + all_state(panel.widget)
