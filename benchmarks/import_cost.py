@@ -56,7 +56,9 @@ def main() -> None:
     shell: dict[str, list[float]] = {name: [] for name in IN_SHELL}
     for _ in range(args.reps):
         for name, code in IN_SHELL.items():
-            out = subprocess.run([sys.executable, "-c", _KERNEL.format(code)], check=True, capture_output=True)
+            out = subprocess.run(
+                [sys.executable, "-c", _KERNEL.format(code)], check=True, capture_output=True
+            )
             shell[name].append(float(out.stdout.decode().split()[-1]))
     psy_shell = statistics.median(shell["import psycopg"])
     for name, times in shell.items():

@@ -111,6 +111,11 @@ class Database:
             return self._conn
 
     @property
+    def vector(self) -> VectorHelpers:
+        """The pgvector helpers on this handle's connection: ``db.vector.search("docs", q)``."""
+        return VectorHelpers(self)
+
+    @property
     def engine(self) -> sqlalchemy.Engine:
         """A SQLAlchemy engine whose URL holds no password (connections come from `connect`)."""
         if self._engine is None:
@@ -255,6 +260,37 @@ class Database:
         )
 
 
+class VectorHelpers:
+    """`alien_nb.vector`'s functions with the connection filled in."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def __getattr__(self, name: str) -> Any:
+        from .. import vector
+
+        func = getattr(vector, name)
+        if name in {"recall", "brute_force", "default_lists", "hnsw_graph_bytes"} or not callable(func):
+            return func
+
+        def bound(*args: Any, **kwargs: Any) -> Any:
+            with self._db._lock:
+                return func(self._db.connection, *args, **kwargs)
+
+        bound.__doc__ = func.__doc__
+        bound.__name__ = name
+        return bound
+
+    def __dir__(self) -> list[str]:
+        from .. import vector
+
+        return list(vector.__all__)
+
+    def __repr__(self) -> str:
+        names = "load, create_index, search, exact_neighbors, sweep"
+        return f"<alien_nb vector helpers on {self._db.name!r}: {names}>"
+
+
 def _arrow_fetcher(connection: PostgresConnection) -> ArrowFetcher | None:
     """ADBC for large results, when the driver is installed."""
     try:
@@ -277,13 +313,6 @@ def _psycopg_error() -> type[Exception]:
 
 
 def _register_vector(conn: psycopg.Connection[Any]) -> None:
-    try:
-        from pgvector.psycopg import register_vector
-    except ImportError:
-        return
-    import psycopg
+    from ..vector import register_types
 
-    try:
-        register_vector(conn)
-    except psycopg.ProgrammingError:
-        pass  # the vector extension is not installed in this database
+    register_types(conn)  # a database without the extension just gets no vector types

@@ -1,0 +1,296 @@
+"""``load``: embeddings from numpy, lists or a DataFrame into a table, by binary COPY."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import psycopg
+from psycopg import sql
+
+from ._binary import FIXED_TYPES, encode_rows, iter_copy_chunks
+from ._errors import DimensionMismatch, InvalidEmbeddings, TableNotFound, VectorError
+from ._tables import forget_columns, regclass, split_name, vector_column
+from ._types import register_types
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+MAX_DIMENSIONS = 16000  # pgvector's limit for vector and halfvec columns
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    table: str
+    rows: int
+    seconds: float
+    created: bool
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds else float("inf")
+
+    def __repr__(self) -> str:
+        made = "created and loaded" if self.created else "appended to"
+        rate = f"{self.rows_per_second:,.0f} rows/s"
+        return f"<LoadResult {self.table!r} {made}: {self.rows:,} rows in {self.seconds:.2f} s ({rate})>"
+
+
+def _as_matrix(embeddings: Any) -> np.ndarray:
+    try:
+        matrix = np.asarray(embeddings)
+    except ValueError:
+        raise InvalidEmbeddings(
+            "The embeddings are ragged (rows of different lengths).",
+            hint="Give every row the same dimension.",
+        ) from None
+    if matrix.dtype == object:
+        try:
+            matrix = np.stack([np.asarray(row, dtype=np.float32) for row in matrix])
+        except (ValueError, TypeError):
+            raise InvalidEmbeddings(
+                "The embeddings are not all numeric rows of one length.", hint="Pass an (N, D) float array."
+            ) from None
+    if matrix.ndim != 2:
+        raise InvalidEmbeddings(
+            f"Embeddings must be 2-dimensional (N rows x D dimensions); got {matrix.ndim} dimension(s).",
+            hint="For one vector use embeddings[None, :]; for a list of vectors np.stack(them).",
+        )
+    if not (np.issubdtype(matrix.dtype, np.floating) or np.issubdtype(matrix.dtype, np.integer)):
+        raise InvalidEmbeddings(
+            f"Embeddings must be numbers, not {matrix.dtype}.", hint="Convert with .astype(np.float32)."
+        )
+    _n, dim = matrix.shape
+    if dim == 0 or dim > MAX_DIMENSIONS:
+        raise InvalidEmbeddings(
+            f"Embeddings have {dim} dimensions; pgvector stores 1 to {MAX_DIMENSIONS}.",
+            hint="Reduce the dimension (e.g. PCA) or check the array's orientation.",
+        )
+    matrix = matrix.astype(np.float32, copy=False)
+    # Row sums in float64 are non-finite exactly when a row holds NaN or inf,
+    # and cost one read of the matrix instead of an N x D boolean array.
+    if not np.isfinite(matrix.sum(axis=1, dtype=np.float64)).all():
+        bad = ~np.isfinite(matrix)
+        row, col = map(int, np.argwhere(bad)[0])
+        raise InvalidEmbeddings(
+            f"Embeddings hold {int(bad.sum())} NaN or infinite value(s); "
+            f"the first is at row {row}, column {col}.",
+            hint="pgvector rejects them: drop or repair those rows before loading. Nothing was sent.",
+        )
+    return matrix
+
+
+@dataclass(frozen=True)
+class _Column:
+    """A metadata column: its values, its Postgres type, and whether numpy can encode it."""
+
+    name: str
+    values: Any  # a numpy array when fixed, else a list
+    pg_type: str
+    fixed: bool
+
+
+def _column(name: str, values: Any) -> _Column:
+    if type(values).__module__.startswith("pandas"):
+        pg_type = _pandas_type(values)
+        array = values.to_numpy() if str(values.dtype) in FIXED_TYPES else values.tolist()
+    else:
+        array = np.asarray(values)
+        if str(array.dtype) in FIXED_TYPES:
+            pg_type = FIXED_TYPES[str(array.dtype)][1]
+        elif array.dtype.kind == "M":
+            pg_type, array = "timestamp", array.astype("datetime64[us]").tolist()
+        else:
+            pg_type, array = "text", [None if v is None else str(v) for v in array.tolist()]
+    fixed = isinstance(array, np.ndarray) and str(array.dtype) in FIXED_TYPES
+    return _Column(str(name), array, pg_type, fixed)
+
+
+def _pandas_type(series: Any) -> str:
+    kind = str(series.dtype)
+    if kind in FIXED_TYPES:
+        return FIXED_TYPES[kind][1]
+    if kind.startswith("datetime64"):
+        return "timestamptz" if getattr(series.dtype, "tz", None) is not None else "timestamp"
+    if kind in {"Int64", "Int32", "Int16"}:
+        return "bigint"
+    if kind in {"Float64", "Float32"}:
+        return "double precision"
+    if kind == "boolean":
+        return "boolean"
+    return "text"
+
+
+def _is_frame(value: Any) -> bool:
+    pandas = sys.modules.get("pandas")  # a DataFrame means pandas is loaded already; never import it here
+    return pandas is not None and isinstance(value, pandas.DataFrame)
+
+
+def load(
+    conn: psycopg.Connection[Any],
+    table: str,
+    embeddings: Any,
+    *,
+    ids: Sequence[int] | np.ndarray | None = None,
+    columns: pd.DataFrame | Mapping[str, Sequence[Any]] | None = None,
+    create: bool = True,
+    unlogged: bool = False,
+    dtype: str = "vector",
+    embedding_column: str = "embedding",
+    id_column: str = "id",
+    progress: bool = True,
+) -> LoadResult:
+    """Load embeddings into ``table`` (``id bigint``, ``embedding vector(D)``, metadata columns).
+
+    ``embeddings`` is an (N, D) array, a list of equal-length lists, or a
+    DataFrame with an ``embedding_column`` of vectors plus metadata columns.
+    ``ids`` default to 0..N-1 (after the largest existing id when appending);
+    ``columns`` adds metadata columns. Everything is validated before a
+    single row is sent; the rows then go in one binary COPY, built from numpy
+    buffers. ``unlogged=True`` makes an UNLOGGED table: faster to fill, but
+    emptied after a server crash, so only for throwaway experiments.
+    ``dtype="halfvec"`` stores half-precision vectors.
+
+    Raise `InvalidEmbeddings`, `DimensionMismatch`, or `TableNotFound` (with ``create=False``).
+    """
+    if dtype not in {"vector", "halfvec"}:
+        raise VectorError(f"Unknown vector type {dtype!r}.", hint="Use dtype='vector' or dtype='halfvec'.")
+    meta: list[_Column] = []
+    if _is_frame(embeddings):
+        if embedding_column not in embeddings.columns:
+            raise InvalidEmbeddings(
+                f"The DataFrame has no {embedding_column!r} column.",
+                hint="Name the column that holds the vectors with embedding_column=.",
+            )
+        matrix = _as_matrix(list(embeddings[embedding_column]))
+        for name in embeddings.columns:
+            if name == id_column and ids is None:
+                ids = embeddings[name].to_numpy()
+            elif name != embedding_column:
+                meta.append(_column(name, embeddings[name]))
+    else:
+        matrix = _as_matrix(embeddings)
+    if columns is not None:
+        items = ((c, columns[c]) for c in columns.columns) if _is_frame(columns) else columns.items()  # type: ignore[union-attr]
+        meta += [_column(name, values) for name, values in items]
+    n, dim = matrix.shape
+    for col in meta:
+        if len(col.values) != n:
+            raise InvalidEmbeddings(f"Column {col.name!r} has {len(col.values)} values for {n} embeddings.",
+                                    hint="Give one metadata value per embedding.")  # fmt: skip
+    if ids is not None:
+        id_array = np.asarray(ids)
+        if id_array.shape != (n,) or not np.issubdtype(id_array.dtype, np.integer):
+            raise InvalidEmbeddings(
+                f"ids must be {n} integers, one per embedding.", hint="Pass ids=np.arange(n) or leave it out."
+            )
+    clash = {id_column, embedding_column} & {c.name for c in meta}
+    if clash:
+        raise InvalidEmbeddings(f"Metadata column(s) {sorted(clash)} clash with the id/embedding columns.")
+    register_types(conn)
+    forget_columns(conn, table)
+    started = time.perf_counter()
+    with conn.transaction():
+        created = _prepare_table(conn, table, dim, dtype, meta, create, unlogged, id_column, embedding_column)
+        if ids is None:
+            start = 0 if created else _next_id(conn, table, id_column)
+            id_array = np.arange(start, start + n, dtype=np.int64)
+        _copy(
+            conn, table, id_array.astype(np.int64), matrix, meta, dtype, id_column, embedding_column, progress
+        )
+    return LoadResult(table, n, time.perf_counter() - started, created)
+
+
+def _prepare_table(
+    conn: psycopg.Connection[Any],
+    table: str,
+    dim: int,
+    kind: str,
+    meta: list[_Column],
+    create: bool,
+    unlogged: bool,
+    id_column: str,
+    embedding_column: str,
+) -> bool:
+    if regclass(conn, table) is not None:
+        existing_kind, existing_dim = vector_column(conn, table, embedding_column)
+        if existing_dim > 0 and existing_dim != dim:
+            raise DimensionMismatch(
+                f"The embeddings for {table!r}", existing_dim, dim,
+                hint=f"{table!r} holds {existing_kind}({existing_dim}); "
+                "load into a new table for another model.",
+            )  # fmt: skip
+        return False
+    if not create:
+        raise TableNotFound(table, hint="Pass create=True to create it.")
+    cols = [
+        sql.SQL("{} bigint").format(sql.Identifier(id_column)),
+        sql.SQL("{} {}({})").format(sql.Identifier(embedding_column), sql.SQL(kind), sql.Literal(dim)),
+    ]
+    cols += [sql.SQL("{} {}").format(sql.Identifier(c.name), sql.SQL(c.pg_type)) for c in meta]
+    conn.execute(
+        sql.SQL("CREATE {}TABLE {} ({})").format(
+            sql.SQL("UNLOGGED " if unlogged else ""), split_name(table), sql.SQL(", ").join(cols)
+        )
+    )
+    return True
+
+
+def _next_id(conn: psycopg.Connection[Any], table: str, id_column: str) -> int:
+    row = conn.execute(
+        sql.SQL("SELECT coalesce(max({}), -1) + 1 FROM {}").format(
+            sql.Identifier(id_column), split_name(table)
+        )
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _copy(
+    conn: psycopg.Connection[Any],
+    table: str,
+    ids: np.ndarray,
+    matrix: np.ndarray,
+    meta: list[_Column],
+    kind: str,
+    id_column: str,
+    embedding_column: str,
+    progress: bool,
+) -> None:
+    names = [id_column, embedding_column, *(c.name for c in meta)]
+    statement = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT BINARY)").format(
+        split_name(table), sql.SQL(", ").join(map(sql.Identifier, names))
+    )
+    with conn.cursor().copy(statement) as copy:
+        if all(c.fixed for c in meta):
+            extra = [(c.name, c.values) for c in meta]
+            rows = encode_rows(ids, matrix if kind == "vector" else matrix.astype(np.float16), kind, extra)
+            bar = _bar(rows.nbytes, progress)
+            for chunk in iter_copy_chunks(rows):
+                copy.write(chunk)
+                bar.update(len(chunk))
+            bar.close()
+        else:
+            # Text and other variable-width metadata: row by row (psycopg dumps each value).
+            from pgvector import HalfVector, Vector
+
+            copy.set_types(["int8", kind, *(c.pg_type for c in meta)])
+            bar = _bar(len(ids), progress, unit=" rows")
+            values = [c.values.tolist() if isinstance(c.values, np.ndarray) else c.values for c in meta]
+            wrap = Vector if kind == "vector" else HalfVector
+            for i in range(len(ids)):
+                copy.write_row([int(ids[i]), wrap(matrix[i]), *(col[i] for col in values)])
+                if i % 10_000 == 0:
+                    bar.update(min(10_000, len(ids) - i))
+            bar.close()
+
+
+def _bar(total: int, enabled: bool, unit: str = "B") -> Any:
+    from tqdm.auto import tqdm
+
+    return tqdm(
+        total=total, desc="loading", unit=unit, unit_scale=True, delay=1.0, leave=False, disable=not enabled
+    )

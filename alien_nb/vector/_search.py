@@ -1,0 +1,192 @@
+"""``search``: k nearest neighbours for one or many queries, into a DataFrame."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import psycopg
+from psycopg import sql
+
+from ._binary import HEADER, TRAILER, decode_id_vector_rows
+from ._errors import DimensionMismatch, InvalidEmbeddings, VectorError
+from ._metrics import metric as get_metric
+from ._tables import split_name, vector_column
+from ._types import register_types
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+_QUERY_TABLE = "_alien_nb_queries"
+
+
+def as_queries(queries: Any, dim: int) -> np.ndarray:
+    q = np.asarray(queries, dtype=np.float32)
+    if q.ndim == 1:
+        q = q[None, :]
+    if q.ndim != 2:
+        raise InvalidEmbeddings("Queries must be one vector or an (n, D) array.")
+    if q.shape[1] != dim:
+        raise DimensionMismatch(
+            "The query", dim, q.shape[1], hint="Embed the queries with the model used for the table."
+        )
+    if not np.isfinite(q).all():
+        raise InvalidEmbeddings(
+            "Queries hold NaN or infinite values.", hint="Repair them; pgvector rejects them."
+        )
+    return q
+
+
+def _settings(
+    conn: psycopg.Connection[Any], ef_search: int | None, probes: int | None, filtered: bool
+) -> None:
+    if ef_search is not None:
+        conn.execute(sql.SQL("SET LOCAL hnsw.ef_search = {}").format(sql.Literal(int(ef_search))))
+    if probes is not None:
+        conn.execute(sql.SQL("SET LOCAL ivfflat.probes = {}").format(sql.Literal(int(probes))))
+    if filtered:
+        # With a WHERE clause an index scan may run dry before k rows pass the
+        # filter; iterative scans (pgvector >= 0.8, which the local server has) keep going.
+        conn.execute("SET LOCAL hnsw.iterative_scan = strict_order")
+
+
+def search(
+    conn: psycopg.Connection[Any],
+    table: str,
+    queries: Any,
+    k: int = 10,
+    *,
+    metric: str = "cosine",
+    ef_search: int | None = None,
+    probes: int | None = None,
+    where: str | None = None,
+    params: Mapping[str, Any] | None = None,
+    columns: Sequence[str] = (),
+    column: str = "embedding",
+    id_column: str = "id",
+) -> pd.DataFrame:
+    """The ``k`` nearest rows for each query: a DataFrame of query_no, rank, id, distance (+ ``columns``).
+
+    ``queries`` is one vector or an (n, D) array; many queries go to the
+    server in one binary COPY and come back from one ``CROSS JOIN LATERAL``
+    query. ``where`` is an SQL condition on the table (``"lang = %(lang)s"``)
+    with its ``params``. ``ef_search`` / ``probes`` tune HNSW / IVFFlat for
+    this call only.
+
+    Raise `DimensionMismatch`, `InvalidEmbeddings`, `VectorError` or `TableNotFound`.
+    """
+    import pandas as pd
+
+    if k < 1:
+        raise VectorError("k must be at least 1.")
+    chosen = get_metric(metric)
+    register_types(conn)
+    kind, dim = vector_column(conn, table, column)
+    q = as_queries(queries, dim)
+    extra = [sql.Identifier(c) for c in columns]
+    condition = sql.SQL("WHERE ") + sql.SQL(where) if where else sql.SQL("")
+    bind = dict(params or {})
+    names = ["query_no", "rank", id_column, "distance", *columns]
+    if len(q) == 1:
+        statement = _single_statement(
+            table, column, chosen.operator, k, tuple(columns), where or "", id_column
+        )
+        vec = q[0] if kind == "vector" else q[0].astype(np.float16)
+        if ef_search is None and probes is None and not where:
+            rows = conn.execute(statement, {**bind, "q": vec}, prepare=True).fetchall()
+        else:
+            # Settings for this query only, sent with it in one round trip.
+            with conn.pipeline(), conn.transaction():
+                _settings(conn, ef_search, probes, bool(where))
+                cur = conn.execute(statement, {**bind, "q": vec}, prepare=True)
+            rows = cur.fetchall()
+        if not columns:
+            # Column arrays build a frame faster than records: this path is timed per query.
+            return pd.DataFrame({
+                "query_no": np.zeros(len(rows), dtype=np.int64),
+                "rank": np.arange(1, len(rows) + 1),
+                id_column: [row[0] for row in rows],
+                "distance": np.fromiter((row[1] for row in rows), dtype=np.float64, count=len(rows)),
+            })  # fmt: skip
+        records = [(0, rank, *row) for rank, row in enumerate(rows, start=1)]
+        return pd.DataFrame.from_records(records, columns=names)
+    with conn.transaction():
+        _settings(conn, ef_search, probes, bool(where))
+        rows = _many(conn, table, q, k, kind, chosen.operator, column, id_column, extra, condition, bind)
+    frame = pd.DataFrame.from_records(rows, columns=["query_no", id_column, "distance", *columns])
+    frame.insert(1, "rank", frame.groupby("query_no").cumcount() + 1)
+    return frame
+
+
+@lru_cache(maxsize=256)
+def _single_statement(
+    table: str, column: str, operator: str, k: int, columns: tuple[str, ...], where: str, id_column: str
+) -> bytes:
+    """The single-query SQL, composed once per shape (composition costs more than the query's overhead)."""
+    extra = [sql.SQL(", t.{}").format(sql.Identifier(c)) for c in columns]
+    condition = sql.SQL("WHERE ") + sql.SQL(where) if where else sql.SQL("")
+    statement = sql.SQL("SELECT t.{id}, t.{col} {op} %(q)s{extra} FROM {table} AS t {cond} "
+                        "ORDER BY t.{col} {op} %(q)s LIMIT {k}").format(
+        id=sql.Identifier(id_column), col=sql.Identifier(column), op=sql.SQL(operator),
+        extra=sql.SQL("").join(extra), table=split_name(table), cond=condition, k=sql.Literal(k),
+    )  # fmt: skip
+    return statement.as_bytes(None)
+
+
+def _many(
+    conn: psycopg.Connection[Any],
+    table: str,
+    q: np.ndarray,
+    k: int,
+    kind: str,
+    operator: str,
+    column: str,
+    id_column: str,
+    extra: list[sql.Identifier],
+    condition: sql.Composable,
+    bind: dict[str, Any],
+) -> list[tuple[Any, ...]]:
+    from ._binary import encode_rows, iter_copy_chunks
+
+    conn.execute(
+        sql.SQL(
+            "CREATE TEMP TABLE IF NOT EXISTS {} (query_no bigint, q {}({})) ON COMMIT DELETE ROWS"
+        ).format(sql.Identifier(_QUERY_TABLE), sql.SQL(kind), sql.Literal(q.shape[1]))
+    )
+    rows = encode_rows(np.arange(len(q)), q if kind == "vector" else q.astype(np.float16), kind)
+    with conn.cursor().copy(
+        sql.SQL("COPY {} FROM STDIN WITH (FORMAT BINARY)").format(sql.Identifier(_QUERY_TABLE))
+    ) as copy:
+        for chunk in iter_copy_chunks(rows):
+            copy.write(chunk)
+    extra_cols = sql.SQL("").join(sql.SQL(", r.{}").format(c) for c in extra)
+    inner_extra = sql.SQL("").join(sql.SQL(", t.{}").format(c) for c in extra)
+    statement = sql.SQL(
+        "SELECT qs.query_no, r.{id}, r.distance{extra} FROM {qt} AS qs CROSS JOIN LATERAL ("
+        "SELECT t.{id}, t.{col} {op} qs.q AS distance{inner} FROM {table} AS t {cond} "
+        "ORDER BY t.{col} {op} qs.q LIMIT {k}) AS r ORDER BY qs.query_no, r.distance"
+    ).format(
+        id=sql.Identifier(id_column), extra=extra_cols, qt=sql.Identifier(_QUERY_TABLE),
+        col=sql.Identifier(column), op=sql.SQL(operator), inner=inner_extra, table=split_name(table),
+        cond=condition, k=sql.Literal(k),
+    )  # fmt: skip
+    return conn.execute(statement, bind or None).fetchall()
+
+
+def read_embeddings(
+    conn: psycopg.Connection[Any], table: str, *, column: str = "embedding", id_column: str = "id"
+) -> tuple[np.ndarray, np.ndarray]:
+    """All ids and embeddings of ``table`` as numpy arrays, by binary COPY parsed in one numpy view."""
+    kind, _dim = vector_column(conn, table, column)
+    statement = sql.SQL(
+        "COPY (SELECT {}::bigint, {} FROM {} WHERE {} IS NOT NULL) TO STDOUT (FORMAT BINARY)"
+    ).format(sql.Identifier(id_column), sql.Identifier(column), split_name(table), sql.Identifier(column))
+    buffer = bytearray()
+    with conn.cursor().copy(statement) as copy:
+        for data in copy:
+            buffer += data
+    if not buffer:
+        buffer = bytearray(HEADER + TRAILER)
+    return decode_id_vector_rows(buffer, kind)
