@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import psycopg
+from _data import clustered
 
 from alien_nb.core import connection_string
 from alien_nb.local import LocalPostgresManager
@@ -39,15 +40,6 @@ STOCK = {
     "jit": "on",
     "shared_preload_libraries": "",
 }
-
-
-def clustered(n: int, dim: int, seed: int = 7) -> np.ndarray:
-    """100 Gaussian clusters in a 64-d latent space, projected to ``dim``, plus noise, L2-normalised."""
-    rng = np.random.default_rng(seed)
-    centres = rng.normal(size=(100, 64))
-    latent = centres[rng.integers(0, 100, n)] + 0.3 * rng.normal(size=(n, 64))
-    x = latent @ rng.normal(size=(64, dim)) + 0.1 * rng.normal(size=(n, dim))
-    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
 
 
 def copy_stream(ids: np.ndarray, vectors: np.ndarray) -> bytes:

@@ -26,19 +26,11 @@ from typing import Any
 
 import numpy as np
 import psycopg
+from _data import clustered
 
 from alien_nb import vector
 from alien_nb.core import connection_string
 from alien_nb.local import LocalPostgresManager
-
-
-def clustered(n: int, dim: int, seed: int = 7) -> np.ndarray:
-    """100 Gaussian clusters in a 64-d latent space, projected to ``dim``, plus noise, L2-normalised."""
-    rng = np.random.default_rng(seed)
-    centres = rng.normal(size=(100, 64))
-    latent = centres[rng.integers(0, 100, n)] + 0.3 * rng.normal(size=(n, 64))
-    x = latent @ rng.normal(size=(64, dim)) + 0.1 * rng.normal(size=(n, dim))
-    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
 
 
 def raw_copy(conn: psycopg.Connection[Any], table: str, x: np.ndarray) -> None:

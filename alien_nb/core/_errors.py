@@ -195,7 +195,11 @@ class MissingExtra(AlienError):
         )
 
 
-for _cls in list(globals().values()):
-    if isinstance(_cls, type) and issubclass(_cls, AlienError):
-        _cls.__module__ = "alien_nb"
-del _cls
+def show_as_public(namespace: dict[str, Any], module: str = "alien_nb") -> None:
+    """Make tracebacks say ``alien_nb.StartFailed`` rather than the private module path."""
+    for value in list(namespace.values()):
+        if isinstance(value, type) and issubclass(value, AlienError):
+            value.__module__ = module
+
+
+show_as_public(globals())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..core import AlienError
+from ..core._errors import show_as_public
 
 
 class LocalServerError(AlienError):
@@ -103,7 +104,4 @@ class LockTimeout(LocalServerError):
         )
 
 
-for _cls in list(globals().values()):
-    if isinstance(_cls, type) and issubclass(_cls, AlienError):
-        _cls.__module__ = "alien_nb"
-del _cls
+show_as_public(globals())

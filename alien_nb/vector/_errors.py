@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..core import AlienError
+from ..core._errors import show_as_public
 
 
 class VectorError(AlienError):
@@ -29,5 +30,5 @@ class IndexMemoryWarning(UserWarning):
     """The index build cannot keep its graph in memory and will be several times slower."""
 
 
-for _cls in (VectorError, InvalidEmbeddings, DimensionMismatch, TableNotFound, IndexMemoryWarning):
-    _cls.__module__ = "alien_nb.vector"
+show_as_public(globals(), "alien_nb.vector")
+IndexMemoryWarning.__module__ = "alien_nb.vector"

@@ -71,9 +71,10 @@ def _as_matrix(embeddings: Any) -> np.ndarray:
             hint="Reduce the dimension (e.g. PCA) or check the array's orientation.",
         )
     matrix = matrix.astype(np.float32, copy=False)
-    # Row sums in float64 are non-finite exactly when a row holds NaN or inf,
-    # and cost one read of the matrix instead of an N x D boolean array.
-    if not np.isfinite(matrix.sum(axis=1, dtype=np.float64)).all():
+    # A row's sum is NaN or inf whenever the row holds one (and, rarely, when
+    # huge values overflow: then the exact check below finds nothing to report).
+    # One BLAS pass over the matrix instead of an N x D boolean array.
+    if not np.isfinite(matrix @ np.ones(dim, dtype=np.float32)).all() and not np.isfinite(matrix).all():
         bad = ~np.isfinite(matrix)
         row, col = map(int, np.argwhere(bad)[0])
         raise InvalidEmbeddings(
