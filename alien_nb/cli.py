@@ -112,8 +112,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         raise AlienError("No command given to run.", hint=f"alien-nb run {args.name} -- python worker.py")
+    args.quiet = True  # before the controller exists: `run` prints nothing of its own
     controller = _controller(args)
-    args.quiet = True
     from .core import WorkerEnv
 
     binding = controller.start(args.name)

@@ -8,6 +8,7 @@ widget state. `secret_forms` lists those spellings; `Redactor` masks them.
 from __future__ import annotations
 
 import base64
+import html
 import json
 import threading
 from collections.abc import Iterable
@@ -51,6 +52,9 @@ def secret_forms(secret: str) -> set[str]:
         quote_plus(secret),
         json.dumps(secret)[1:-1],
         json.dumps(secret, ensure_ascii=False)[1:-1],
+        html.escape(secret, quote=False),
+        html.escape(secret, quote=True),
+        secret.replace("'", "''"),  # inside an SQL string literal
     }
     forms |= _base64_forms(raw)
     return {f for f in forms if len(f) >= MIN_SECRET_LENGTH}

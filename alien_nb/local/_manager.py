@@ -23,6 +23,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import BinaryIO
 
@@ -44,9 +45,9 @@ from ._layout import DatabasePaths, default_home, dir_size
 from ._lock import database_lock
 from ._metadata import HOST, USERNAME, Metadata, MetadataProblem, new_password, read_metadata, write_metadata
 from ._ports import free_loopback_port, port_is_free
-from ._postmaster import is_postgres_process, process_alive, read_postmaster_pid
+from ._postmaster import is_postgres_process, is_zombie, read_postmaster_pid
 from ._settings import render_conf, server_settings
-from ._state import DesiredState, read_state, write_state
+from ._state import read_state, write_state
 from ._status import LocalStatus
 
 logger = logging.getLogger("alien_nb.local")
@@ -159,7 +160,7 @@ class LocalPostgresManager:
             self._set_desired(paths, "stopped")
             self._stop_locked(paths)
             info = read_postmaster_pid(paths.data)
-            if info is not None and is_postgres_process(info.pid):
+            if info is not None and is_postgres_process(info.pid, paths.data):
                 raise StopFailed(id, info.pid, "the server is still running; nothing was deleted")
             shutil.rmtree(paths.root)
 
@@ -171,7 +172,7 @@ class LocalPostgresManager:
         except (OSError, MetadataProblem):
             metadata = None
         info = read_postmaster_pid(paths.data)
-        running = info is not None and is_postgres_process(info.pid)
+        running = info is not None and is_postgres_process(info.pid, paths.data)
         state = read_state(paths.state)
         size = dir_size(paths.data) if paths.data.exists() else 0
         return LocalStatus.observe(
@@ -214,20 +215,21 @@ class LocalPostgresManager:
     def _start_locked(
         self, paths: DatabasePaths, version: str | None, progress: Callable[[str], None]
     ) -> LocalPostgresBinding:
+        _remove_leftovers(paths.root)
         metadata = self._load_or_create_metadata(paths, version)
         install = find_installation(metadata.version)
         state = read_state(paths.state)
         if not self._running_server(paths, metadata):
             progress("init")
             if self._init_cluster(paths, metadata, install):
-                state = DesiredState(desired=state.desired, bootstrapped=False)
+                state = read_state(paths.state)
             progress("start")
             metadata = self._launch(paths, metadata, install)
         if not state.bootstrapped:
             progress("bootstrap")
             self._bootstrap(metadata, install)
-        if state.desired != "running" or not state.bootstrapped:
-            write_state(paths.state, DesiredState(desired="running", bootstrapped=True))
+        if state.desired != "running" or not state.bootstrapped or not state.initialized:
+            write_state(paths.state, replace(state, desired="running", bootstrapped=True, initialized=True))
         return metadata.binding()
 
     def _load_or_create_metadata(self, paths: DatabasePaths, version: str | None) -> Metadata:
@@ -273,7 +275,7 @@ class LocalPostgresManager:
         while True:
             _reap_children()
             info = read_postmaster_pid(paths.data)
-            if info is None or not is_postgres_process(info.pid):
+            if info is None or not is_postgres_process(info.pid, paths.data):
                 return False
             if info.status == "ready":
                 if info.port not in (None, metadata.port):
@@ -289,7 +291,14 @@ class LocalPostgresManager:
             time.sleep(0.01)  # starting, or stopping: wait until it settles
 
     def _init_cluster(self, paths: DatabasePaths, metadata: Metadata, install: Installation) -> bool:
-        """initdb into an absent or empty data dir; never touches a non-empty one. True if it ran."""
+        """initdb a new cluster; True if it ran.
+
+        Never touches a non-empty data dir, and never re-creates one that was
+        initialised before (an empty or missing one then means a disk that is
+        not mounted, or a folder emptied by hand: that is for the user to look
+        at). initdb runs in a staging folder that becomes ``data`` only when
+        it succeeds, so a crash half-way leaves no half-built cluster behind.
+        """
         if (paths.data / "PG_VERSION").exists():
             recorded = (paths.data / "PG_VERSION").read_text().strip()
             if recorded != metadata.version:
@@ -306,35 +315,52 @@ class LocalPostgresManager:
                 hint="Move its contents elsewhere; alien_nb never deletes or re-initialises "
                 "a data directory.",
             )
+        state = read_state(paths.state)
+        if state.initialized:
+            raise DataDirInvalid(
+                paths.data,
+                "it is missing or empty, but this database was initialised before",
+                hint=f"Bring the data back (a disk that is not mounted?) and start again; to start over "
+                f"with an empty database, run `alien-nb delete {paths.name} --yes` first.",
+            )
         account = self._server_account()
-        paths.data.mkdir(mode=0o700, exist_ok=True)
-        account.own(paths.data, 0o700)
+        staging = paths.root / f".data-initdb-{os.getpid()}-{threading.get_ident()}"
+        staging.mkdir(mode=0o700)
+        account.own(staging, 0o700)
         pwfile = paths.root / f".pwfile-{os.getpid()}-{threading.get_ident()}"
         try:
-            _write_private(pwfile, metadata.password)
-            account.own(pwfile, 0o600)
-            cmd = [str(install.exe("initdb")), "-D", str(paths.data), "-U", metadata.username,
-                   f"--pwfile={pwfile}", "--auth-local=scram-sha-256", "--auth-host=scram-sha-256",
-                   "--encoding=UTF8", "--no-instructions", *_locale_args(install.major)]  # fmt: skip
-            done = subprocess.run(
-                cmd,
-                cwd=paths.data,
-                env=_server_env(),
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                **account.popen_kwargs(),  # type: ignore[call-overload]
+            try:
+                _write_private(pwfile, metadata.password)
+                account.own(pwfile, 0o600)
+                cmd = [str(install.exe("initdb")), "-D", str(staging), "-U", metadata.username,
+                       f"--pwfile={pwfile}", "--auth-local=scram-sha-256", "--auth-host=scram-sha-256",
+                       "--encoding=UTF8", "--no-instructions", *_locale_args(install.major)]  # fmt: skip
+                done = subprocess.run(
+                    cmd,
+                    cwd=staging,
+                    env=_server_env(),
+                    stdin=subprocess.DEVNULL,
+                    capture_output=True,
+                    **account.popen_kwargs(),  # type: ignore[call-overload]
+                )
+            finally:
+                pwfile.unlink(missing_ok=True)
+            output = (done.stdout + done.stderr).decode("utf-8", "replace")
+            with _open_log(paths.log) as log:
+                log.write(output.replace(str(staging), str(paths.data)).encode())
+            if done.returncode != 0:
+                raise InitFailed(paths.data, output.strip()[-2000:])
+            _append_no_follow(
+                staging / "postgresql.conf",
+                "\n# alien_nb's settings (rewritten at every start)\ninclude_if_exists = 'alien_nb.conf'\n",
             )
+            if paths.data.exists():
+                paths.data.rmdir()  # empty, checked above
+            os.rename(staging, paths.data)
         finally:
-            pwfile.unlink(missing_ok=True)
-        output = (done.stdout + done.stderr).decode("utf-8", "replace")
-        with _open_log(paths.log) as log:
-            log.write(output.encode())
-        if done.returncode != 0:
-            raise InitFailed(paths.data, output.strip()[-2000:])
-        with open(paths.data / "postgresql.conf", "a", encoding="utf-8") as conf:
-            conf.write(
-                "\n# alien_nb's settings (rewritten at every start)\ninclude_if_exists = 'alien_nb.conf'\n"
-            )
+            if staging.exists():
+                shutil.rmtree(staging)  # our own staging folder, never user data
+        write_state(paths.state, replace(state, initialized=True, bootstrapped=False))
         return True
 
     def _launch(self, paths: DatabasePaths, metadata: Metadata, install: Installation) -> Metadata:
@@ -350,9 +376,10 @@ class LocalPostgresManager:
                 )
             self._write_conf(paths, metadata)
             _remove_stale_pid_file(paths.data)
+            log_start = _log_size(paths.log)
             process = self._spawn(paths, install)
             try:
-                self._wait_ready(paths, process)
+                self._wait_ready(paths, process, log_start)
                 return metadata
             except StartFailed as exc:
                 if attempt < 2 and any(marker in exc.log_tail for marker in _PORT_IN_USE):
@@ -363,10 +390,19 @@ class LocalPostgresManager:
     def _write_conf(self, paths: DatabasePaths, metadata: Metadata) -> None:
         settings = server_settings(metadata.port)
         settings.update(self._settings_overrides)
-        tmp = paths.data / ".alien_nb.conf.tmp"
-        tmp.write_text(render_conf(settings), encoding="utf-8")
-        self._server_account().own(tmp, 0o600)
-        os.replace(tmp, paths.conf)
+        # Written in our own folder (not in data/, which the server account
+        # owns and could plant a symlink in), then renamed into place.
+        account = self._server_account()
+        tmp = paths.root / f".alien_nb.conf.{os.getpid()}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(render_conf(settings))
+                if not account.is_current_user:
+                    os.fchown(f.fileno(), account.uid, account.gid)
+            os.replace(tmp, paths.conf)
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def _spawn(self, paths: DatabasePaths, install: Installation) -> subprocess.Popen[bytes]:
         account = self._server_account()
@@ -389,8 +425,7 @@ class LocalPostgresManager:
             _CHILDREN[process.pid] = process
         return process
 
-    def _wait_ready(self, paths: DatabasePaths, process: subprocess.Popen[bytes]) -> None:
-        log_start = _log_size(paths.log)
+    def _wait_ready(self, paths: DatabasePaths, process: subprocess.Popen[bytes], log_start: int) -> None:
         deadline = time.monotonic() + self._start_timeout
         while True:
             code = process.poll()
@@ -410,6 +445,20 @@ class LocalPostgresManager:
 
     def _bootstrap(self, metadata: Metadata, install: Installation) -> None:
         """Create the database and the vector extension, if missing."""
+        import psycopg
+
+        try:
+            self._create_database_and_extension(metadata, install)
+        except psycopg.Error as exc:
+            # The driver's error object holds the connection parameters; keep
+            # only its message, and no frames that could show the password.
+            reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+            raise StartFailed(
+                Path(metadata.data_dir), None, reason,
+                hint=f"The server runs but could not be prepared; `alien-nb logs {metadata.resource_id}`.",
+            ) from None  # fmt: skip
+
+    def _create_database_and_extension(self, metadata: Metadata, install: Installation) -> None:
         import psycopg
         from psycopg import sql
 
@@ -435,7 +484,7 @@ class LocalPostgresManager:
 
     def _stop_locked(self, paths: DatabasePaths, timeout: float = 60.0) -> None:
         info = read_postmaster_pid(paths.data)
-        if info is None or not is_postgres_process(info.pid):
+        if info is None or not is_postgres_process(info.pid, paths.data):
             _reap_children()
             return
         for sig, wait in ((signal.SIGINT, timeout), (signal.SIGQUIT, 10.0)):
@@ -448,11 +497,11 @@ class LocalPostgresManager:
             deadline = time.monotonic() + wait
             while time.monotonic() < deadline:
                 _reap_children()
-                if not is_postgres_process(info.pid):
+                if not is_postgres_process(info.pid, paths.data):
                     return
                 time.sleep(0.005)
         _reap_children()
-        if is_postgres_process(info.pid):
+        if is_postgres_process(info.pid, paths.data):
             raise StopFailed(paths.name, info.pid, "it did not exit after a fast and an immediate shutdown")
 
     # -- helpers ----------------------------------------------------------------
@@ -470,7 +519,7 @@ class LocalPostgresManager:
     def _set_desired(self, paths: DatabasePaths, desired: str) -> None:
         state = read_state(paths.state)
         if state.desired != desired:
-            write_state(paths.state, DesiredState(desired=desired, bootstrapped=state.bootstrapped))
+            write_state(paths.state, replace(state, desired=desired))
 
     def _server_account(self) -> ServerAccount:
         if self._account is None:
@@ -515,7 +564,7 @@ class LocalPostgresManager:
         if read_state(paths.state).desired != "running" or not paths.metadata.exists():
             return False
         info = read_postmaster_pid(paths.data)
-        if info is not None and is_postgres_process(info.pid):
+        if info is not None and is_postgres_process(info.pid, paths.data):
             return False
         fd = try_lock(paths.lock)
         if fd is None:
@@ -546,15 +595,31 @@ def _check_name(id: str, version: str | None) -> None:
         ) from None
 
 
-def _remove_stale_pid_file(data: Path) -> None:
-    """Drop a postmaster.pid whose process is dead or a zombie.
+def _remove_leftovers(root: Path) -> None:
+    """What a start killed mid-way can leave: the initdb password file and its staging folder."""
+    if not root.is_dir():
+        return
+    for path in root.glob(".pwfile-*"):
+        path.unlink(missing_ok=True)
+    for path in root.glob(".data-initdb-*"):
+        shutil.rmtree(path, ignore_errors=True)
 
-    Postgres treats the pid of an unreaped zombie as a live postmaster and
-    refuses to start; where nothing reaps orphans (a container whose pid 1
-    is not an init) that would block the restart forever.
+
+def _append_no_follow(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW)
+    with os.fdopen(fd, "a", encoding="utf-8") as f:
+        f.write(text)
+
+
+def _remove_stale_pid_file(data: Path) -> None:
+    """Drop a postmaster.pid whose process is an unreaped zombie.
+
+    Postgres treats a zombie's pid as a live postmaster and refuses to start;
+    where nothing reaps orphans (a container whose pid 1 is not an init)
+    that would block the restart forever. Dead pids Postgres handles itself.
     """
     info = read_postmaster_pid(data)
-    if info is not None and not process_alive(info.pid):
+    if info is not None and is_zombie(info.pid):
         logger.info("removing stale postmaster.pid of dead pid %s in %s", info.pid, data)
         (data / "postmaster.pid").unlink(missing_ok=True)
 

@@ -69,8 +69,21 @@ def process_alive(pid: int) -> bool:
     return True
 
 
-def is_postgres_process(pid: int) -> bool:
-    """Guard against a recycled pid: is this a postgres binary at all?"""
+def is_zombie(pid: int) -> bool:
+    """True for a process that exited and waits to be reaped (Linux; False elsewhere)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2 :][:1] == "Z"
+
+
+def is_postgres_process(pid: int, data_dir: Path | None = None) -> bool:
+    """Guard against a recycled pid: is this a live postgres, serving ``data_dir``?
+
+    A postgres process runs with its data directory as working directory, so
+    a recycled pid that now belongs to another cluster's server is told apart.
+    """
     if not sys.platform.startswith("linux"):
         return process_alive(pid)
     try:
@@ -78,4 +91,11 @@ def is_postgres_process(pid: int) -> bool:
     except OSError:
         return False
     first = cmdline.split(b"\0", 1)[0]
-    return first.endswith(b"postgres") and process_alive(pid)
+    if not first.endswith(b"postgres") or not process_alive(pid):
+        return False
+    if data_dir is not None:
+        try:
+            return Path(os.readlink(f"/proc/{pid}/cwd")) == data_dir
+        except OSError:
+            pass  # not ours to inspect (another user's process): trust the name
+    return True

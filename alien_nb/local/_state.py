@@ -14,13 +14,18 @@ class DesiredState:
     desired: str = "stopped"
     #: The database and the vector extension exist.
     bootstrapped: bool = False
+    #: initdb succeeded once: from then on an empty or missing data dir is an error, never re-created.
+    initialized: bool = False
 
 
 def read_state(path: Path) -> DesiredState:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
+        bootstrapped = bool(data.get("bootstrapped"))
         return DesiredState(
-            desired=str(data.get("desired", "stopped")), bootstrapped=bool(data.get("bootstrapped"))
+            desired=str(data.get("desired", "stopped")),
+            bootstrapped=bootstrapped,
+            initialized=bool(data.get("initialized", bootstrapped)),
         )
     except (OSError, ValueError, AttributeError):
         return DesiredState()

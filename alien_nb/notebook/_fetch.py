@@ -48,7 +48,16 @@ _ARROW_FRIENDLY_OIDS = {
 }
 _READ_ONLY_START = re.compile(r"\s*\(*\s*(select|with|values|table)\b", re.IGNORECASE)
 _WRITES = re.compile(r"\b(insert|update|delete|merge|into|copy|call)\b", re.IGNORECASE)
-_SCALARS = (int, float, str, bool, type(None))
+# No str: ADBC binds it as text, where psycopg lets the server infer the type
+# (a timestamp comparison, say), so the two paths would disagree.
+_SCALARS = (int, float, bool, type(None))
+# Session state that must match between the two connections for the results to.
+_SESSION = (
+    "SELECT current_setting('search_path'), current_setting('TimeZone'), "
+    # temp tables of the user's (the vector helpers' own query tables do not count)
+    "(SELECT count(*) FROM pg_class WHERE relnamespace = pg_my_temp_schema() "
+    "AND relname NOT LIKE '\\_alien\\_nb\\_queries\\_%')"
+)
 
 
 def fetch_dataframe(
@@ -118,18 +127,48 @@ class ArrowFetcher:
     def __init__(self, connect: Callable[[], Any]) -> None:
         self._connect = connect
         self._conn: Any = None
+        self._session: tuple[Any, ...] | None = None
+
+    def same_session_as(self, conn: psycopg.Connection[Any]) -> bool:
+        """Would a query see the same objects, settings and time zone on both connections?
+
+        False once the psycopg session has temp tables, another search_path
+        or time zone (a `SET` in an earlier cell), or an open transaction.
+        """
+        import psycopg
+
+        if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            return False
+        row = conn.execute(_SESSION).fetchone()
+        if row is None or row[2] != 0:
+            return False
+        if self._session is None:
+            if self._conn is None:
+                self._conn = self._connect()
+            with self._conn.cursor() as cur:
+                cur.execute(_SESSION)
+                self._session = tuple(cur.fetchone())
+        return tuple(row[:2]) == self._session[:2]
 
     def fetch(self, sql: str, params: list[Any]) -> pd.DataFrame:
+        import numpy as np
+
         if self._conn is None:
             self._conn = self._connect()
         with self._conn.cursor() as cur:
             cur.execute(sql, parameters=tuple(params) if params else None)
-            return cur.fetch_df()
+            frame = cur.fetch_df()
+        # psycopg gives Python ints (int64 columns) for every integer type; match it.
+        for name in frame.columns:
+            if frame[name].dtype in (np.int16, np.int32):
+                frame[name] = frame[name].astype(np.int64)
+        return frame
 
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+        self._session = None
 
 
 def fetch_single(
@@ -160,12 +199,16 @@ def fetch_single(
                 return fetch_dataframe(cur, limit=limit)
     except psycopg.Error:
         return None  # not wrappable (SELECT INTO, …): the caller runs it as written
-    if not all(oid in _ARROW_FRIENDLY_OIDS for oid in oids):
+    if not all(oid in _ARROW_FRIENDLY_OIDS for oid in oids) or not arrow.same_session_as(conn):
         return None
     sql, names = to_dollar_params(original)
-    frame = arrow.fetch(sql, [params[n] for n in names])
     if limit is not None:
-        frame = frame.head(limit)
+        sql = f"SELECT * FROM (\n{sql}\n) AS _alien_nb_limited LIMIT {int(limit)}"
+    try:
+        frame = arrow.fetch(sql, [params[n] for n in names])
+    except Exception:
+        arrow.close()
+        return None
     elapsed = time.perf_counter() - started
     report(f"{len(frame):,} rows × {frame.shape[1]} columns in {elapsed:.2f} s (via Arrow)")
     return frame

@@ -149,6 +149,9 @@ class Panel:
                 f"<br><small>{html.escape(self.state.redactor.redact(exc.hint))}</small>" if exc.hint else ""
             )
             self.status.value = f"<span style='color:#b00'>{text}</span>{hint}"
+        except Exception as exc:
+            text = html.escape(self.state.redactor.redact(f"{type(exc).__name__}: {exc}"))
+            self.status.value = f"<span style='color:#b00'>{text}</span>"
         finally:
             self.progress.layout.visibility = "hidden"
             self._busy.release()

@@ -132,6 +132,8 @@ def placeholders(sql: str) -> Iterator[tuple[int, int, str]]:
         if sql.startswith("::", i) or (i > 0 and sql[i - 1] in ":\\"):
             previous_end = i + 1  # a cast's second colon is not a parameter
             continue
+        if i > 0 and (sql[i - 1].isalnum() or sql[i - 1] in "_[]"):
+            continue  # an array slice (a[1:n], a[:n]), as SQLAlchemy reads it too
         match = _NAME.match(sql, i + 1)
         if match:
             previous_end = match.end()
@@ -155,4 +157,14 @@ def to_psycopg(sql: str) -> Statement:
 
 
 def _unescape(text: str) -> str:
-    return re.sub(r"\\(:[A-Za-z_])", r"\1", text)
+    """``\\:name`` → ``:name`` in code; strings and comments are left exactly as written."""
+    if "\\:" not in text:
+        return text
+    out, last = [], 0
+    for i, after in _interesting(text):
+        if after is not None:
+            out.append(re.sub(r"\\(:[A-Za-z_])", r"\1", text[last:i]))
+            out.append(text[i:after])
+            last = after
+    out.append(re.sub(r"\\(:[A-Za-z_])", r"\1", text[last:]))
+    return "".join(out)

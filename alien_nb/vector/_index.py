@@ -16,7 +16,7 @@ from psycopg import sql
 from ..core import format_size
 from ._errors import IndexMemoryWarning, VectorError
 from ._metrics import metric as get_metric
-from ._tables import split_name, vector_column
+from ._tables import scoped_settings, split_name, vector_column
 
 MiB = 1024**2
 
@@ -81,6 +81,7 @@ def create_index(
     column: str = "embedding",
     workers: int | None = None,
     memory_fraction: float = 0.5,
+    maintenance_work_mem: int | None = None,
     progress: bool = True,
 ) -> IndexResult:
     """Build an HNSW or IVFFlat index on ``table.column`` and report how it went.
@@ -88,8 +89,11 @@ def create_index(
     ``maintenance_work_mem`` is sized to hold the HNSW graph (≈ 1.5 x N x (8 + 4·D)
     bytes), capped at ``memory_fraction`` of the memory available now;
     when that cap forbids an in-memory build, an `IndexMemoryWarning` gives
-    the numbers instead of letting the build spill silently. Parallel
-    workers default to the number of cores. IVFFlat ``lists`` default to
+    the numbers instead of letting the build spill silently. That sizing uses
+    this machine's memory only when the server runs here (a loopback host);
+    for a remote server the server's own setting is the cap, unless
+    ``maintenance_work_mem`` (bytes) is given. Parallel workers default to
+    the number of cores (of this machine, for a local server). IVFFlat ``lists`` default to
     rows/1000. A progress bar follows ``pg_stat_progress_create_index``.
 
     Raise `VectorError` for an unknown method or metric, `TableNotFound` for a missing table.
@@ -107,8 +111,14 @@ def create_index(
         lists = lists or default_lists(rows)
         needed = max(64 * MiB, int(lists * dim * element * 4) + 64 * MiB)
         options = {"lists": lists}
-    cap = int(available_memory() * memory_fraction)
-    mwm = max(64 * MiB, min(needed, cap))
+    if maintenance_work_mem is not None:
+        cap = maintenance_work_mem
+    elif _server_is_here(conn):
+        cap = int(available_memory() * memory_fraction)
+    else:
+        # This machine's memory says nothing about a remote server's: keep what it is configured with.
+        cap = _current_mwm(conn)
+    mwm = max(64 * MiB, min(needed, cap)) if maintenance_work_mem is None else maintenance_work_mem
     notes: list[str] = []
     if needed > cap and method == "hnsw":
         note = (
@@ -118,11 +128,9 @@ def create_index(
         )
         notes.append(note)
         warnings.warn(note, IndexMemoryWarning, stacklevel=2)
-    workers = (
-        workers
-        if workers is not None
-        else (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 2)
-    )
+    if workers is None:
+        here = _server_is_here(conn) and hasattr(os, "sched_getaffinity")
+        workers = len(os.sched_getaffinity(0)) if here else 2
     name = f"{table.split('.')[-1]}_{column}_{method}_{metric}_idx"
     with_opts = sql.SQL(", ").join(
         sql.SQL("{} = {}").format(sql.SQL(k), sql.Literal(v)) for k, v in options.items()
@@ -134,13 +142,11 @@ def create_index(
     watcher = _ProgressWatcher(conn, rows) if progress else None
     started = time.perf_counter()
     try:
-        with conn.transaction():
-            conn.execute(
-                sql.SQL("SET LOCAL maintenance_work_mem = {}").format(sql.Literal(f"{mwm // 1024}kB"))
-            )
-            conn.execute(
-                sql.SQL("SET LOCAL max_parallel_maintenance_workers = {}").format(sql.Literal(workers))
-            )
+        build_settings = {
+            "maintenance_work_mem": f"{mwm // 1024}kB",
+            "max_parallel_maintenance_workers": str(workers),
+        }
+        with scoped_settings(conn, build_settings):
             conn.execute(statement)
     finally:
         if watcher is not None:
@@ -150,6 +156,18 @@ def create_index(
     found = conn.execute("SELECT pg_relation_size(to_regclass(%s))", (schema.as_string(conn),)).fetchone()
     size = int(found[0]) if found else 0
     return IndexResult(name, method, metric, rows, seconds, size, mwm, workers, options, tuple(notes))
+
+
+def _server_is_here(conn: psycopg.Connection[Any]) -> bool:
+    host = conn.info.host or ""
+    return host in {"127.0.0.1", "::1", "localhost"} or host.startswith("/")
+
+
+def _current_mwm(conn: psycopg.Connection[Any]) -> int:
+    row = conn.execute(
+        "SELECT setting::bigint * 1024 FROM pg_settings WHERE name = 'maintenance_work_mem'"
+    ).fetchone()
+    return int(row[0]) if row else 64 * MiB
 
 
 class _ProgressWatcher:

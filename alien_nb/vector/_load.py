@@ -106,9 +106,19 @@ def _column(name: str, values: Any) -> _Column:
         elif array.dtype.kind == "M":
             pg_type, array = "timestamp", array.astype("datetime64[us]").tolist()
         else:
-            pg_type, array = "text", [None if v is None else str(v) for v in array.tolist()]
+            pg_type, array = "text", [None if _missing(v) else str(v) for v in array.tolist()]
+    if not isinstance(array, np.ndarray):
+        array = [None if _missing(v) else v for v in array]  # NaN / NA / NaT are NULL
     fixed = isinstance(array, np.ndarray) and str(array.dtype) in FIXED_TYPES
     return _Column(str(name), array, pg_type, fixed)
+
+
+def _missing(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float):
+        return value != value  # NaN
+    return type(value).__name__ in {"NAType", "NaTType"}
 
 
 def _pandas_type(series: Any) -> str:
@@ -179,6 +189,11 @@ def load(
         items = ((c, columns[c]) for c in columns.columns) if _is_frame(columns) else columns.items()  # type: ignore[union-attr]
         meta += [_column(name, values) for name, values in items]
     n, dim = matrix.shape
+    if dtype == "halfvec" and n and float(np.abs(matrix).max()) > 65504.0:
+        raise InvalidEmbeddings(
+            "Some values are beyond half precision's range (|x| > 65504); as halfvec they would be infinite.",
+            hint="Scale or normalise the embeddings, or keep dtype='vector'.",
+        )
     for col in meta:
         if len(col.values) != n:
             raise InvalidEmbeddings(f"Column {col.name!r} has {len(col.values)} values for {n} embeddings.",
@@ -219,6 +234,12 @@ def _prepare_table(
 ) -> bool:
     if regclass(conn, table) is not None:
         existing_kind, existing_dim = vector_column(conn, table, embedding_column)
+        if existing_kind != kind:
+            raise VectorError(
+                f"{table!r} stores {existing_kind} embeddings, not {kind}.",
+                hint=f"Load with dtype={existing_kind!r}, or into a new table.",
+            )
+        _check_column_types(conn, table, meta)
         if existing_dim > 0 and existing_dim != dim:
             raise DimensionMismatch(
                 f"The embeddings for {table!r}", existing_dim, dim,
@@ -239,6 +260,32 @@ def _prepare_table(
         )
     )
     return True
+
+
+# format_type() spellings of the types load() writes.
+_FORMAT_TYPE = {"timestamp": "timestamp without time zone", "timestamptz": "timestamp with time zone"}
+
+
+def _check_column_types(conn: psycopg.Connection[Any], table: str, meta: list[_Column]) -> None:
+    """Appending writes binary values: each column must already have exactly the type being sent."""
+    rows = conn.execute(
+        "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+        "WHERE attrelid = %s AND attnum > 0 AND NOT attisdropped",
+        (regclass(conn, table),),
+    ).fetchall()
+    existing = dict(rows)
+    for col in meta:
+        if col.name not in existing:
+            raise VectorError(
+                f"{table!r} has no column {col.name!r}.",
+                hint="Append only the columns the table has, or load into a new table.",
+            )
+        wanted = _FORMAT_TYPE.get(col.pg_type, col.pg_type)
+        if existing[col.name] != wanted:
+            raise VectorError(
+                f"Column {col.name!r} of {table!r} is {existing[col.name]}, but the data is {wanted}.",
+                hint="Convert the column first (for example .astype(float) for double precision).",
+            )
 
 
 def _next_id(conn: psycopg.Connection[Any], table: str, id_column: str) -> int:

@@ -9,12 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import psycopg
-from psycopg import sql
 
 from ._errors import VectorError
 from ._metrics import metric as get_metric
 from ._search import as_queries, read_embeddings, search
-from ._tables import vector_column
+from ._tables import scoped_settings, vector_column
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -119,9 +118,8 @@ def exact_neighbors(
         return _frame(*brute_force(data, ids, q, k, metric), id_column=id_column)
     if method != "sql":
         raise VectorError(f"Unknown method {method!r}.", hint="Use method='numpy' or method='sql'.")
-    with conn.transaction():
-        for setting in ("enable_indexscan", "enable_bitmapscan", "enable_indexonlyscan"):
-            conn.execute(sql.SQL("SET LOCAL {} = off").format(sql.SQL(setting)))
+    no_index = dict.fromkeys(("enable_indexscan", "enable_bitmapscan", "enable_indexonlyscan"), "off")
+    with scoped_settings(conn, no_index):
         return search(conn, table, q, k, metric=metric, column=column, id_column=id_column)
 
 
@@ -134,8 +132,12 @@ def recall(found: Any, truth: Any, k: int | None = None, *, id_column: str = "id
     if f.shape[0] != t.shape[0]:
         raise VectorError(f"{f.shape[0]} queries found but {t.shape[0]} in the truth.")
     k = k or t.shape[1]
-    hits = [len(set(a[:k]) & set(b[:k])) for a, b in zip(f.tolist(), t.tolist(), strict=True)]
-    return float(np.mean(hits) / k) if hits else 0.0
+    shares = []
+    for got, want in zip(f.tolist(), t.tolist(), strict=True):
+        true_ids = {i for i in want[:k] if i is not None}  # a table smaller than k has fewer
+        if true_ids:
+            shares.append(len(true_ids & {i for i in got[:k] if i is not None}) / len(true_ids))
+    return float(np.mean(shares)) if shares else 0.0
 
 
 def _id_matrix(value: Any, id_column: str) -> np.ndarray:

@@ -13,13 +13,16 @@ from psycopg import sql
 from ._binary import HEADER, TRAILER, decode_id_vector_rows
 from ._errors import DimensionMismatch, InvalidEmbeddings, VectorError
 from ._metrics import metric as get_metric
-from ._tables import split_name, vector_column
+from ._tables import forgetting_on_error, scoped_settings, split_name, vector_column
 from ._types import register_types
 
 if TYPE_CHECKING:
     import pandas as pd
 
-_QUERY_TABLE = "_alien_nb_queries"
+
+def _query_table(kind: str, dim: int) -> str:
+    # One per type and dimension: a session may search tables of several shapes.
+    return f"_alien_nb_queries_{kind}_{dim}"
 
 
 def as_queries(queries: Any, dim: int) -> np.ndarray:
@@ -39,17 +42,17 @@ def as_queries(queries: Any, dim: int) -> np.ndarray:
     return q
 
 
-def _settings(
-    conn: psycopg.Connection[Any], ef_search: int | None, probes: int | None, filtered: bool
-) -> None:
+def _settings(ef_search: int | None, probes: int | None, filtered: bool) -> dict[str, str]:
+    settings = {}
     if ef_search is not None:
-        conn.execute(sql.SQL("SET LOCAL hnsw.ef_search = {}").format(sql.Literal(int(ef_search))))
+        settings["hnsw.ef_search"] = str(int(ef_search))
     if probes is not None:
-        conn.execute(sql.SQL("SET LOCAL ivfflat.probes = {}").format(sql.Literal(int(probes))))
+        settings["ivfflat.probes"] = str(int(probes))
     if filtered:
         # With a WHERE clause an index scan may run dry before k rows pass the
         # filter; iterative scans (pgvector >= 0.8, which the local server has) keep going.
-        conn.execute("SET LOCAL hnsw.iterative_scan = strict_order")
+        settings["hnsw.iterative_scan"] = "strict_order"
+    return settings
 
 
 def search(
@@ -94,14 +97,9 @@ def search(
             table, column, chosen.operator, k, tuple(columns), where or "", id_column
         )
         vec = q[0] if kind == "vector" else q[0].astype(np.float16)
-        if ef_search is None and probes is None and not where:
-            rows = conn.execute(statement, {**bind, "q": vec}, prepare=True).fetchall()
-        else:
-            # Settings for this query only, sent with it in one round trip.
-            with conn.pipeline(), conn.transaction():
-                _settings(conn, ef_search, probes, bool(where))
-                cur = conn.execute(statement, {**bind, "q": vec}, prepare=True)
-            rows = cur.fetchall()
+        settings = _settings(ef_search, probes, bool(where))
+        with forgetting_on_error(conn, table):
+            rows = _run_single(conn, statement, {**bind, "_alien_q": vec}, settings)
         if not columns:
             # Column arrays build a frame faster than records: this path is timed per query.
             return pd.DataFrame({
@@ -112,12 +110,26 @@ def search(
             })  # fmt: skip
         records = [(0, rank, *row) for rank, row in enumerate(rows, start=1)]
         return pd.DataFrame.from_records(records, columns=names)
-    with conn.transaction():
-        _settings(conn, ef_search, probes, bool(where))
+    with (
+        forgetting_on_error(conn, table),
+        conn.transaction(),
+        scoped_settings(conn, _settings(ef_search, probes, bool(where))),
+    ):
         rows = _many(conn, table, q, k, kind, chosen.operator, column, id_column, extra, condition, bind)
     frame = pd.DataFrame.from_records(rows, columns=["query_no", id_column, "distance", *columns])
     frame.insert(1, "rank", frame.groupby("query_no").cumcount() + 1)
     return frame
+
+
+def _run_single(
+    conn: psycopg.Connection[Any], statement: bytes, params: dict[str, Any], settings: dict[str, str]
+) -> list[tuple[Any, ...]]:
+    if not settings:
+        return conn.execute(statement, params, prepare=True).fetchall()
+    # Settings for this query only, sent with it in one round trip where the connection allows.
+    with conn.pipeline(), scoped_settings(conn, settings):
+        cur = conn.execute(statement, params, prepare=True)
+    return cur.fetchall()
 
 
 @lru_cache(maxsize=256)
@@ -127,8 +139,8 @@ def _single_statement(
     """The single-query SQL, composed once per shape (composition costs more than the query's overhead)."""
     extra = [sql.SQL(", t.{}").format(sql.Identifier(c)) for c in columns]
     condition = sql.SQL("WHERE ") + sql.SQL(where) if where else sql.SQL("")
-    statement = sql.SQL("SELECT t.{id}, t.{col} {op} %(q)s{extra} FROM {table} AS t {cond} "
-                        "ORDER BY t.{col} {op} %(q)s LIMIT {k}").format(
+    statement = sql.SQL("SELECT t.{id}, t.{col} {op} %(_alien_q)s{extra} FROM {table} AS t {cond} "
+                        "ORDER BY t.{col} {op} %(_alien_q)s LIMIT {k}").format(
         id=sql.Identifier(id_column), col=sql.Identifier(column), op=sql.SQL(operator),
         extra=sql.SQL("").join(extra), table=split_name(table), cond=condition, k=sql.Literal(k),
     )  # fmt: skip
@@ -150,15 +162,16 @@ def _many(
 ) -> list[tuple[Any, ...]]:
     from ._binary import encode_rows, iter_copy_chunks
 
+    table_name = sql.Identifier(_query_table(kind, q.shape[1]))
     conn.execute(
         sql.SQL(
             "CREATE TEMP TABLE IF NOT EXISTS {} (query_no bigint, q {}({})) ON COMMIT DELETE ROWS"
-        ).format(sql.Identifier(_QUERY_TABLE), sql.SQL(kind), sql.Literal(q.shape[1]))
+        ).format(table_name, sql.SQL(kind), sql.Literal(q.shape[1]))
     )
+    # Inside a caller's open transaction ON COMMIT has not happened yet.
+    conn.execute(sql.SQL("TRUNCATE {}").format(table_name))
     rows = encode_rows(np.arange(len(q)), q if kind == "vector" else q.astype(np.float16), kind)
-    with conn.cursor().copy(
-        sql.SQL("COPY {} FROM STDIN WITH (FORMAT BINARY)").format(sql.Identifier(_QUERY_TABLE))
-    ) as copy:
+    with conn.cursor().copy(sql.SQL("COPY {} FROM STDIN WITH (FORMAT BINARY)").format(table_name)) as copy:
         for chunk in iter_copy_chunks(rows):
             copy.write(chunk)
     extra_cols = sql.SQL("").join(sql.SQL(", r.{}").format(c) for c in extra)
@@ -168,11 +181,11 @@ def _many(
         "SELECT t.{id}, t.{col} {op} qs.q AS distance{inner} FROM {table} AS t {cond} "
         "ORDER BY t.{col} {op} qs.q LIMIT {k}) AS r ORDER BY qs.query_no, r.distance"
     ).format(
-        id=sql.Identifier(id_column), extra=extra_cols, qt=sql.Identifier(_QUERY_TABLE),
+        id=sql.Identifier(id_column), extra=extra_cols, qt=table_name,
         col=sql.Identifier(column), op=sql.SQL(operator), inner=inner_extra, table=split_name(table),
         cond=condition, k=sql.Literal(k),
     )  # fmt: skip
-    return conn.execute(statement, bind or None).fetchall()
+    return conn.execute(statement, bind).fetchall()  # always with params: `where` reads % alike
 
 
 def read_embeddings(

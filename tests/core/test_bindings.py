@@ -306,7 +306,7 @@ def test_errors_render_short_in_ipython_and_pickle() -> None:
 _passwords = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=64)
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(password=_passwords, username=_passwords, database=_passwords)
 def test_any_password_round_trips_through_libpq(password: str, username: str, database: str) -> None:
     psycopg = pytest.importorskip("psycopg")
@@ -318,7 +318,7 @@ def test_any_password_round_trips_through_libpq(password: str, username: str, da
     assert params["sslmode"] == "disable"
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(password=st.text(st.characters(exclude_categories=["Cs"]), min_size=4, max_size=64))
 def test_no_display_or_error_shows_the_password(password: str) -> None:
     def shown(pw: str) -> list[str]:

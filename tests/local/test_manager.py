@@ -134,23 +134,31 @@ def test_password_is_nowhere_but_metadata(shared_manager: LocalPostgresManager, 
         and _is_server_of(p, shared_manager.paths("leak-db").data)
     ]
     assert len(server_pids) >= 3  # postmaster and its auxiliary processes
+    assert postmaster_pid(shared_manager, "leak-db") in server_pids
     for pid in server_pids:
-        environ = Path(f"/proc/{pid}/environ").read_bytes()
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        try:
+            environ = Path(f"/proc/{pid}/environ").read_bytes()
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # a backend that exited meanwhile
         assert not any(s in environ or s in cmdline for s in spellings)
         assert b"PGPASSWORD" not in environ
 
     metadata = shared_manager.paths("leak-db").metadata
     for path in shared_home.rglob("*"):
         if path.is_file() and path != metadata:
-            content = path.read_bytes()
+            try:
+                content = path.read_bytes()
+            except FileNotFoundError:
+                continue  # a temporary file the server renamed meanwhile
             assert not any(s in content for s in spellings), path
     assert password in metadata.read_text()
 
 
 def _is_server_of(proc: Path, data: Path) -> bool:
     try:
-        if proc.joinpath("cmdline").read_bytes().startswith(b"postgres"):
+        first = proc.joinpath("cmdline").read_bytes().split(b"\0")[0]
+        if first.endswith(b"postgres") or first.startswith(b"postgres:"):  # postmaster, or its children
             return Path(os.readlink(proc / "cwd")) == data
         return False
     except OSError:
@@ -225,7 +233,8 @@ def test_non_empty_data_dir_without_cluster_is_refused(manager: LocalPostgresMan
     assert _tree_digest(paths.root) == before
 
 
-def test_empty_data_dir_after_a_failed_init_is_initialised(manager: LocalPostgresManager) -> None:
+def test_a_first_init_that_never_finished_is_done_again(manager: LocalPostgresManager) -> None:
+    """Metadata written, initdb killed: the empty data dir and leftovers are taken care of."""
     manager.start("retry-db")
     manager.stop("retry-db")
     paths = manager.paths("retry-db")
@@ -234,10 +243,31 @@ def test_empty_data_dir_after_a_failed_init_is_initialised(manager: LocalPostgre
 
     shutil.rmtree(paths.data)
     paths.data.mkdir()
+    paths.state.unlink()  # as if the first start died during initdb
+    (paths.root / ".pwfile-1-2").write_text(password)  # what a SIGKILL could leave behind
+    (paths.root / ".data-initdb-1-2").mkdir()
     binding = manager.start("retry-db")
     assert binding.inline_password.get_secret_value() == password  # type: ignore[union-attr]
     with connect(binding) as conn:
         conn.execute("SELECT 1")
+    assert not list(paths.root.glob(".pwfile-*")) and not list(paths.root.glob(".data-initdb-*"))
+
+
+@pytest.mark.parametrize("how", ["emptied", "missing"])
+def test_an_initialised_database_is_never_recreated_empty(manager: LocalPostgresManager, how: str) -> None:
+    manager.start("kept-db")
+    manager.stop("kept-db")
+    paths = manager.paths("kept-db")
+    import shutil
+
+    shutil.rmtree(paths.data)
+    if how == "emptied":
+        paths.data.mkdir()
+    before = _tree_digest(paths.root)
+    with pytest.raises(DataDirInvalid, match="initialised before") as info:
+        manager.start("kept-db")
+    assert "alien-nb delete kept-db" in str(info.value)
+    assert _tree_digest(paths.root) == before
 
 
 def test_version_rules(shared_manager: LocalPostgresManager) -> None:
@@ -317,6 +347,9 @@ def test_monitor_restarts_a_killed_server(home: Path, notices: Notices) -> None:
         time.sleep(0.1)
     else:
         pytest.fail(f"not restarted: {manager.status('crash-db')}")
+    deadline = time.monotonic() + 10  # the notice follows the restart, from the monitor thread
+    while not any("restarted" in n for n in notices) and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert any("restarted" in n for n in notices)
     with connect(manager.binding("crash-db")) as conn:
         assert conn.execute("SELECT count(*) FROM kept").fetchone() == (1000,)

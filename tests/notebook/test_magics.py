@@ -86,10 +86,12 @@ def test_missing_parameter_and_bad_usage(ip: Any) -> None:
 def test_display_limit(ip: Any, capsys: pytest.CaptureFixture[str]) -> None:
     ip.run_line_magic("alien_postgres", "start mag-db")
     ip.run_line_magic("config", "AlienPostgresMagics.display_limit = 5")
-    assert cell(ip, "", "SELECT generate_series(1, 50) AS n") is None
-    assert "showing 5 of 50 rows" in capsys.readouterr().out
-    assert len(ip.user_ns["_alien_result"]) == 50
-    ip.run_line_magic("config", "AlienPostgresMagics.display_limit = 1000")
+    try:
+        assert cell(ip, "", "SELECT generate_series(1, 50) AS n") is None
+        assert "showing 5 of 50 rows" in capsys.readouterr().out
+        assert len(ip.user_ns["_alien_result"]) == 50
+    finally:
+        ip.run_line_magic("config", "AlienPostgresMagics.display_limit = 1000")
 
 
 def test_attach_from_env_and_file(
@@ -132,8 +134,10 @@ def test_errors_and_displays_are_scrubbed(ip: Any, nb_home: Path, capsys: pytest
     capsys.readouterr()
     ip.run_cell("raise ValueError('oops ' + leak)")
     ip.run_cell("%xmode Verbose")
-    ip.run_cell("def f(secret):\n    raise RuntimeError('x')\nf(leak)")
-    ip.run_cell("%xmode Context")
+    try:
+        ip.run_cell("def f(secret):\n    raise RuntimeError('x')\nf(leak)")
+    finally:
+        ip.run_cell("%xmode Context")
     ip.run_cell("import urllib.parse\nraise KeyError(urllib.parse.quote(leak))")
     printed = capsys.readouterr()
     assert "ValueError" in printed.out and "RuntimeError" in printed.out
@@ -228,3 +232,27 @@ def test_arrow_path_reports(ip: Any, capsys: pytest.CaptureFixture[str]) -> None
     assert len(ip.user_ns["df"]) == 12000
     out = capsys.readouterr().out
     assert "12,000 rows × 2 columns" in out and "via Arrow" in out
+
+
+def test_arrow_path_respects_the_session(ip: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    """search_path, time zone and temp tables of the handle's session keep results on psycopg."""
+    db = ip.run_line_magic("alien_postgres", "start mag-db")
+    cell(ip, "", "DROP SCHEMA IF EXISTS s2 CASCADE; CREATE SCHEMA s2; DROP TABLE IF EXISTS ev; "
+                 "CREATE TABLE ev AS SELECT generate_series(1, 6000) AS id; "
+                 "CREATE TABLE s2.ev AS SELECT generate_series(1, 7000) AS id")  # fmt: skip
+    capsys.readouterr()
+    try:
+        cell(ip, "", "SET search_path TO s2, public")
+        cell(ip, "--out ev", "SELECT id FROM ev")
+        assert len(ip.user_ns["ev"]) == 7000
+        assert "via Arrow" not in capsys.readouterr().out
+    finally:
+        cell(ip, "", "RESET search_path")
+    cell(ip, "--out ev", "SELECT id FROM ev")
+    assert len(ip.user_ns["ev"]) == 6000 and ip.user_ns["ev"]["id"].dtype == "int64"
+    assert "via Arrow" in capsys.readouterr().out
+    # a text parameter stays on psycopg, where the server infers its type
+    ip.user_ns["since"] = "2000-01-01"
+    cell(ip, "--out ev", "SELECT id, now() AS ts FROM ev WHERE now() > :since")
+    assert len(ip.user_ns["ev"]) == 6000
+    assert db.sql("SELECT count(*) AS n FROM ev")["n"][0] == 6000

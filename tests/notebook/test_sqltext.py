@@ -21,7 +21,13 @@ from alien_nb.notebook._sqltext import split_statements, to_psycopg
         ("SELECT 'a%' LIKE :p", "SELECT 'a%%' LIKE %(p)s", ["p"]),
         ("SELECT 'a%'", "SELECT 'a%'", []),
         ("SELECT arr[1:2]", "SELECT arr[1:2]", []),
+        (
+            "SELECT tokens[1:n], tokens[:n] FROM t WHERE k = :k",
+            "SELECT tokens[1:n], tokens[:n] FROM t WHERE k = %(k)s",
+            ["k"],
+        ),
         ("SELECT \\:literal, :x", "SELECT :literal, %(x)s", ["x"]),
+        ("SELECT '\\:kept', \\:y", "SELECT '\\:kept', :y", []),
     ],
 )
 def test_placeholders(sql: str, text: str, names: list[str]) -> None:

@@ -126,7 +126,8 @@ def test_index_search_recall(conn: psycopg.Connection[Any], fresh: str) -> None:
     merged = hits.merge(truth, on=["query_no", "id"], suffixes=("", "_true"))
     assert np.allclose(merged["distance"], merged["distance_true"], atol=1e-5)
     single = vector.search(conn, fresh, queries[0], k=5)
-    assert single["id"].tolist() == truth[truth.query_no == 0]["id"].tolist()[:5]
+    # HNSW is approximate (and its parallel build not deterministic): compare as sets, with slack
+    assert len(set(single["id"]) & set(truth[truth.query_no == 0]["id"])) >= 4
 
 
 def test_exact_results_on_a_tiny_known_set(conn: psycopg.Connection[Any], fresh: str) -> None:
@@ -248,3 +249,68 @@ def test_database_handle_exposes_the_helpers(vector_db: str) -> None:
         == 1.0
     )
     db.close()
+
+
+def test_non_autocommit_connection_keeps_its_transaction_clean(vector_db: str) -> None:
+    with psycopg.connect(vector_db) as c:  # autocommit off: every call runs inside an open transaction
+        c.execute("DROP TABLE IF EXISTS tx_a, tx_b")
+        a, b = clustered(50, 4, seed=4), clustered(50, 6, seed=5)
+        vector.load(c, "tx_a", a)
+        vector.load(c, "tx_b", b)
+        assert len(vector.search(c, "tx_a", a[:2], k=3)) == 6
+        assert len(vector.search(c, "tx_a", a[10:12], k=3)) == 6  # the first batch is gone
+        assert len(vector.search(c, "tx_b", b[:2], k=3)) == 6  # another dimension, same session
+        vector.exact_neighbors(c, "tx_a", a[:2], k=3, method="sql")
+        vector.search(c, "tx_a", a[0], k=3, ef_search=77)
+        assert c.execute("SHOW enable_indexscan").fetchone() == ("on",)
+        assert c.execute("SHOW hnsw.ef_search").fetchone() == ("40",)
+        c.rollback()
+
+
+def test_recall_with_fewer_rows_than_k() -> None:
+    assert (
+        vector.recall(
+            np.array([[1, 2, 3, None, None]], dtype=object), np.array([[3, 2, 1, None, None]], dtype=object)
+        )
+        == 1.0
+    )
+    assert vector.recall(np.array([[1, None]], dtype=object), np.array([[2, None]], dtype=object)) == 0.0
+
+
+def test_append_checks_column_types(conn: psycopg.Connection[Any], fresh: str) -> None:
+    x = clustered(10, 4)
+    vector.load(conn, fresh, x, columns={"score": np.linspace(0, 1, 10)})
+    with pytest.raises(VectorError, match="double precision, but the data is bigint"):
+        vector.load(conn, fresh, x, columns={"score": np.arange(10)})
+    with pytest.raises(VectorError, match="stores vector embeddings, not halfvec"):
+        vector.load(conn, fresh, x, dtype="halfvec", columns={"score": np.linspace(0, 1, 10)})
+    with pytest.raises(VectorError, match="has no column 'other'"):
+        vector.load(conn, fresh, x, columns={"score": np.zeros(10), "other": np.zeros(10)})
+    assert conn.execute(f'SELECT count(*) FROM "{fresh}"').fetchone() == (10,)
+
+
+def test_halfvec_range_and_missing_metadata(conn: psycopg.Connection[Any], fresh: str) -> None:
+    with pytest.raises(InvalidEmbeddings, match="half precision"):
+        vector.load(conn, fresh, np.full((2, 3), 1e6), dtype="halfvec")
+    frame = pd.DataFrame({"embedding": list(clustered(3, 4)), "title": ["a", None, np.nan],
+                          "n": pd.array([1, None, 3], dtype="Int64")})  # fmt: skip
+    vector.load(conn, fresh, frame)
+    assert conn.execute(f'SELECT title, n FROM "{fresh}" ORDER BY id').fetchall() == [
+        ("a", 1),
+        (None, None),
+        (None, 3),
+    ]
+
+
+def test_a_table_recreated_under_the_cache(conn: psycopg.Connection[Any], fresh: str) -> None:
+    vector.load(conn, fresh, clustered(10, 4))
+    vector.search(conn, fresh, clustered(1, 4), k=2)
+    conn.execute(f'DROP TABLE "{fresh}"')
+    conn.execute(f'CREATE TABLE "{fresh}" (id bigint, embedding vector(6))')
+    conn.execute(f'INSERT INTO "{fresh}" VALUES (1, %s)', (np.ones(6, dtype=np.float32),))
+    with pytest.raises(psycopg.Error):
+        vector.search(
+            conn, fresh, clustered(1, 4), k=2
+        )  # stale shape: the server refuses, the cache is dropped
+    vector.load(conn, fresh, clustered(5, 6))
+    assert len(vector.search(conn, fresh, clustered(1, 6), k=2)) == 2  # the new shape was read again
