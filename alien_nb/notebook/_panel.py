@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from ..core import AlienError, ExternalBinding, format_size, parse_cpu, parse_size, pick_tier
+from ..core import AlienError, format_size, parse_binding, parse_cpu, parse_size, pick_tier
 from ._state import NotebookState
 
 _BACKENDS = [
@@ -182,8 +182,10 @@ class Panel:
         else:
             if self._password is None:
                 raise AlienError("Type the password first (it is read once and cleared).")
-            binding = ExternalBinding(host=self.host.value.strip(), port=self.port.value, database=name,
-                                      username=self.user.value.strip(), password=self._password)  # fmt: skip
+            binding = parse_binding({
+                "service": "external", "host": self.host.value.strip(), "port": self.port.value,
+                "database": name, "username": self.user.value.strip(), "password": self._password,
+            }, name=name)  # fmt: skip
             self._password = None
             db = self.state._register(name, binding, backend="external")
             db.connection.execute("SELECT 1")

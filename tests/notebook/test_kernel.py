@@ -32,6 +32,7 @@ CARELESS = [
     "%xmode Context",
     "panel = %alien_postgres panel\npanel",
     "panel.backend.value = 'external'\npanel.name.value = 'careless'\npanel.password.value = pw\n"
+    "panel.host.value = '127.0.0.1'\npanel.port.value = db.binding['port']\n"
     "panel.attach_button.click()\npanel.status.value",
     "db.binding, db.worker_env(), db.url",
     "%alien_postgres url careless",

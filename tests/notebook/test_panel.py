@@ -95,3 +95,6 @@ def test_panel_reports_bad_input(ip: Any, recorded: list[str]) -> None:
     panel.backend.value = "external"
     panel.attach_button.click()
     assert "Type the password first" in panel.status.value
+    panel.password.set_state({"value": "not-the-real-one"})
+    panel.attach_button.click()  # no host typed in
+    assert "`host` must not be empty" in panel.status.value and "ValidationError" not in panel.status.value
