@@ -71,10 +71,7 @@ def _as_matrix(embeddings: Any) -> np.ndarray:
             hint="Reduce the dimension (e.g. PCA) or check the array's orientation.",
         )
     matrix = matrix.astype(np.float32, copy=False)
-    # A row's sum is NaN or inf whenever the row holds one (and, rarely, when
-    # huge values overflow: then the exact check below finds nothing to report).
-    # One BLAS pass over the matrix instead of an N x D boolean array.
-    if not np.isfinite(matrix @ np.ones(dim, dtype=np.float32)).all() and not np.isfinite(matrix).all():
+    if not _all_finite(matrix):
         bad = ~np.isfinite(matrix)
         row, col = map(int, np.argwhere(bad)[0])
         raise InvalidEmbeddings(
@@ -139,6 +136,12 @@ def _pandas_type(series: Any) -> str:
 def _is_frame(value: Any) -> bool:
     pandas = sys.modules.get("pandas")  # a DataFrame means pandas is loaded already; never import it here
     return pandas is not None and isinstance(value, pandas.DataFrame)
+
+
+def _all_finite(matrix: np.ndarray, block: int = 1 << 16) -> bool:
+    """No NaN or inf, checked in blocks: one pass, small temporaries, no BLAS threads
+    (which would keep spinning and take CPU from the server during the load)."""
+    return all(np.isfinite(matrix[i : i + block]).all() for i in range(0, len(matrix), block))
 
 
 def load(

@@ -110,12 +110,15 @@ def search(
             })  # fmt: skip
         records = [(0, rank, *row) for rank, row in enumerate(rows, start=1)]
         return pd.DataFrame.from_records(records, columns=names)
+    owns = conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
     with (
         forgetting_on_error(conn, table),
         conn.transaction(),
         scoped_settings(conn, _settings(ef_search, probes, bool(where))),
     ):
-        rows = _many(conn, table, q, k, kind, chosen.operator, column, id_column, extra, condition, bind)
+        rows = _many(
+            conn, table, q, k, kind, chosen.operator, column, id_column, extra, condition, bind, owns
+        )
     frame = pd.DataFrame.from_records(rows, columns=["query_no", id_column, "distance", *columns])
     frame.insert(1, "rank", frame.groupby("query_no").cumcount() + 1)
     return frame
@@ -159,6 +162,7 @@ def _many(
     extra: list[sql.Identifier],
     condition: sql.Composable,
     bind: dict[str, Any],
+    owns_transaction: bool,
 ) -> list[tuple[Any, ...]]:
     from ._binary import encode_rows, iter_copy_chunks
 
@@ -168,8 +172,9 @@ def _many(
             "CREATE TEMP TABLE IF NOT EXISTS {} (query_no bigint, q {}({})) ON COMMIT DELETE ROWS"
         ).format(table_name, sql.SQL(kind), sql.Literal(q.shape[1]))
     )
-    # Inside a caller's open transaction ON COMMIT has not happened yet.
-    conn.execute(sql.SQL("TRUNCATE {}").format(table_name))
+    if not owns_transaction:
+        # Inside the caller's open transaction ON COMMIT has not emptied it yet.
+        conn.execute(sql.SQL("DELETE FROM {}").format(table_name))
     rows = encode_rows(np.arange(len(q)), q if kind == "vector" else q.astype(np.float16), kind)
     with conn.cursor().copy(sql.SQL("COPY {} FROM STDIN WITH (FORMAT BINARY)").format(table_name)) as copy:
         for chunk in iter_copy_chunks(rows):
