@@ -76,6 +76,42 @@ def encode_rows(
     return rows
 
 
+def stream_rows(
+    ids: np.ndarray,
+    vectors: np.ndarray,
+    kind: str = "vector",
+    extra: Sequence[tuple[str, np.ndarray]] = (),
+    chunk: int = WRITE_CHUNK,
+) -> Iterator[memoryview]:
+    """Header, the rows encoded block by block into one reused buffer of <= ``chunk`` bytes, trailer.
+
+    Same bytes as `encode_rows` + `iter_copy_chunks`, without a second copy of
+    the whole table in memory (for 1M x 384 that is 1.5 GB of page faults
+    saved). Each view is valid until the next one is requested: write it first.
+    """
+    n, dim = vectors.shape
+    dtype = row_dtype(dim, kind, [(name, str(col.dtype)) for name, col in extra])
+    per_block = max(1, chunk // dtype.itemsize)
+    block = np.empty(min(per_block, max(n, 1)), dtype=dtype)
+    block["nfields"] = 2 + len(extra)
+    block["id_len"] = 8
+    block["vec_len"] = 4 + np.dtype(vector_field(kind, dim)[0]).itemsize * dim
+    block["dim"] = dim
+    block["unused"] = 0
+    for name, col in extra:
+        block[f"{name}__len"] = np.dtype(FIXED_TYPES[str(col.dtype)][0]).itemsize
+    yield memoryview(HEADER)
+    for start in range(0, n, per_block):
+        stop = min(start + per_block, n)
+        rows = block[: stop - start]
+        rows["id"] = ids[start:stop]
+        rows["values"] = vectors[start:stop]  # converts to big-endian float4 / float2 on the way
+        for name, col in extra:
+            rows[f"{name}__value"] = col[start:stop]
+        yield memoryview(rows).cast("B")  # type: ignore[arg-type]
+    yield memoryview(TRAILER)
+
+
 def iter_copy_chunks(rows: np.ndarray, chunk: int = WRITE_CHUNK) -> Iterator[memoryview]:
     """Header, the rows in byte-format chunks of at most ``chunk`` bytes, trailer."""
     yield memoryview(HEADER)

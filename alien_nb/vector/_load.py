@@ -12,7 +12,7 @@ import numpy as np
 import psycopg
 from psycopg import sql
 
-from ._binary import FIXED_TYPES, encode_rows, iter_copy_chunks
+from ._binary import FIXED_TYPES, row_dtype, stream_rows
 from ._errors import DimensionMismatch, InvalidEmbeddings, TableNotFound, VectorError
 from ._tables import forget_columns, regclass, split_name, vector_column
 from ._types import register_types
@@ -318,11 +318,13 @@ def _copy(
     with conn.cursor().copy(statement) as copy:
         if all(c.fixed for c in meta):
             extra = [(c.name, c.values) for c in meta]
-            rows = encode_rows(ids, matrix if kind == "vector" else matrix.astype(np.float16), kind, extra)
-            bar = _bar(rows.nbytes, progress)
-            for chunk in iter_copy_chunks(rows):
-                copy.write(chunk)
-                bar.update(len(chunk))
+            bar = _bar(len(ids), progress, unit=" rows")
+            row_size = row_dtype(
+                matrix.shape[1], kind, [(name, str(col.dtype)) for name, col in extra]
+            ).itemsize
+            for chunk in stream_rows(ids, matrix, kind, extra):
+                copy.write(chunk)  # psycopg hands it to libpq before the buffer is reused
+                bar.update(len(chunk) // row_size)  # 0 for the header and trailer
             bar.close()
         else:
             # Text and other variable-width metadata: row by row (psycopg dumps each value).

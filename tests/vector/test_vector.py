@@ -314,3 +314,18 @@ def test_a_table_recreated_under_the_cache(conn: psycopg.Connection[Any], fresh:
         )  # stale shape: the server refuses, the cache is dropped
     vector.load(conn, fresh, clustered(5, 6))
     assert len(vector.search(conn, fresh, clustered(1, 6), k=2)) == 2  # the new shape was read again
+
+
+def test_streamed_rows_are_the_same_bytes() -> None:
+    from alien_nb.vector._binary import encode_rows, iter_copy_chunks, stream_rows
+
+    x = clustered(1000, 5)
+    ids = np.arange(1000) * 3
+    extra = [("score", np.linspace(0, 1, 1000)), ("flag", np.arange(1000) % 2 == 0)]
+    whole = b"".join(bytes(c) for c in iter_copy_chunks(encode_rows(ids, x, "vector", extra)))
+    streamed = b"".join(bytes(c) for c in stream_rows(ids, x, "vector", extra, chunk=1000))
+    assert streamed == whole
+    half = b"".join(bytes(c) for c in stream_rows(ids, x, "halfvec", chunk=777))
+    assert half == b"".join(
+        bytes(c) for c in iter_copy_chunks(encode_rows(ids, x.astype(np.float16), "halfvec"))
+    )
