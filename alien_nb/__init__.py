@@ -17,6 +17,8 @@ if TYPE_CHECKING:
         BindingConfigInvalid,
         BindingError,
         BindingNotConfigured,
+        CloudSettings,
+        ConnectionFailed,
         InvalidResource,
         InvalidResourceUpdate,
         MissingExtra,
@@ -36,18 +38,22 @@ if TYPE_CHECKING:
         synced_params,
         validate_update,
     )
+    from .resolver import PostgresConnection, get_postgres_connection
 
 __all__ = [
     "AlienError",
     "BindingConfigInvalid",
     "BindingError",
     "BindingNotConfigured",
+    "CloudSettings",
+    "ConnectionFailed",
     "InvalidResource",
     "InvalidResourceUpdate",
     "MissingExtra",
     "NoTierFits",
     "Postgres",
     "PostgresBinding",
+    "PostgresConnection",
     "ResourceError",
     "SecretError",
     "SecretResolutionFailed",
@@ -56,6 +62,7 @@ __all__ = [
     "binding_from_env",
     "connection_string",
     "encode_userinfo",
+    "get_postgres_connection",
     "parse_binding",
     "pick_tier",
     "synced_params",
@@ -63,7 +70,11 @@ __all__ = [
 ]
 
 # Every public name loads on first use, from the module that defines it.
-_LAZY: dict[str, str] = dict.fromkeys(__all__, "alien_nb.core")
+_LAZY: dict[str, str] = {
+    **dict.fromkeys(__all__, "alien_nb.core"),
+    "PostgresConnection": "alien_nb.resolver",
+    "get_postgres_connection": "alien_nb.resolver",
+}
 
 
 def load_ipython_extension(ipython: Any) -> None:

@@ -1,6 +1,8 @@
-"""``alien-nb``: the local databases from a shell, on the same controller the magics use.
+"""``alien-nb``: databases from a shell, on the same controllers the magics use.
 
 alien-nb start vec-db            start (or attach to) a local Postgres with pgvector
+alien-nb start big --backend aurora --memory 8Gi --plan
+                                 what a cloud database would be (nothing is created)
 alien-nb status [vec-db] --json  the heartbeat, for people or scripts
 alien-nb run vec-db -- python worker.py
                                  run a command with ALIEN_VEC_DB_BINDING set
@@ -32,7 +34,48 @@ def _emit(args: argparse.Namespace, data: Any, human: str) -> None:
     print(json.dumps(data, indent=2) if args.json else human)
 
 
+def _cloud(args: argparse.Namespace) -> Any:
+    from .controllers import cloud_controller
+    from .resolver import default_settings
+
+    notify = (lambda _msg: None) if args.json else (lambda msg: print(msg, file=sys.stderr))
+    return cloud_controller(args.backend, region=args.region, settings=default_settings(), notify=notify)
+
+
+def cmd_start_cloud(args: argparse.Namespace) -> int:
+    from .core import Postgres
+
+    spec: dict[str, Any] = {"id": args.name, "highAvailability": args.ha}
+    for key in ("version", "cpu", "memory", "storage"):
+        if getattr(args, key) is not None:
+            spec[key] = getattr(args, key)
+    resource = Postgres.parse(spec)
+    controller = _cloud(args)
+    plan = controller.plan(resource)
+    if args.plan:
+        _emit(args, plan.to_dict(), str(plan))
+        return 0
+    binding = controller.create(resource)
+    controller.wait_ready(
+        args.name, on_wait=lambda message: print(f"{args.name}: {message}", file=sys.stderr)
+    )
+    _emit(
+        args,
+        {"binding": binding.synced(), "status": controller.status(args.name).to_dict()},
+        f"{args.name}: {args.backend} ready; binding (no password: it stays in the secret store):\n"
+        + json.dumps(binding.synced(), indent=2),
+    )
+    return 0
+
+
 def cmd_start(args: argparse.Namespace) -> int:
+    if args.backend != "local":
+        return cmd_start_cloud(args)
+    flags = [f"--{k}" for k in ("plan", "cpu", "memory", "ha", "region") if getattr(args, k)]
+    if flags:
+        raise AlienError(
+            f"{', '.join(flags)}: for cloud backends only.", hint="Add --backend aurora (or another)."
+        )
     controller = _controller(args)
     binding = controller.start(args.name, args.version)
     status = controller.status(args.name)
@@ -62,6 +105,14 @@ def _status_line(s: Any) -> str:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    if args.backend != "local":
+        if not args.name:
+            raise AlienError("Name the cloud database: alien-nb status NAME --backend ...")
+        status = _cloud(args).status(args.name)
+        _emit(
+            args, status.to_dict(), f"{args.name:20} {status.lifecycle:9} {status.health:10} {status.message}"
+        )
+        return 0
     controller = _controller(args)
     if args.name:
         status = controller.status(args.name)
@@ -79,19 +130,35 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _confirm(args: argparse.Namespace, question: str) -> bool:
+    if args.yes:
+        return True
+    if not sys.stdin.isatty():
+        raise AlienError(
+            f"Refusing to delete {args.name!r} without confirmation.",
+            hint="Pass --yes to delete it and its data.",
+        )
+    if input(f"{question} [y/N] ").strip().lower() in {"y", "yes"}:
+        return True
+    print("kept")
+    return False
+
+
 def cmd_delete(args: argparse.Namespace) -> int:
+    if args.backend != "local":
+        if not _confirm(
+            args, f"Delete {args.backend} database {args.name!r}, its data and its password secret?"
+        ):
+            return 1
+        _cloud(args).delete(args.name)
+        _emit(
+            args, {"name": args.name, "lifecycle": "deleted"}, f"{args.name}: {args.backend} database deleted"
+        )
+        return 0
     controller = _controller(args)
     paths = controller.manager.paths(args.name)
-    if not args.yes:
-        if not sys.stdin.isatty():
-            raise AlienError(
-                f"Refusing to delete {args.name!r} without confirmation.",
-                hint="Pass --yes to delete it and its data.",
-            )
-        answer = input(f"Delete local database {args.name!r} and all its data in {paths.root}? [y/N] ")
-        if answer.strip().lower() not in {"y", "yes"}:
-            print("kept")
-            return 1
+    if not _confirm(args, f"Delete local database {args.name!r} and all its data in {paths.root}?"):
+        return 1
     controller.delete(args.name)
     _emit(args, {"name": args.name, "lifecycle": "deleted"}, f"{args.name}: deleted ({paths.root} removed)")
     return 0
@@ -159,13 +226,28 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         return p
 
-    p = add("start", cmd_start, "start (or attach to) a local database")
-    p.add_argument("--version", help="PostgreSQL major version (default: the bundled one)")
+    def backend(p: Any) -> None:
+        p.add_argument(
+            "--backend", default="local", choices=["local", "aurora", "cloud-sql", "flexible-server"],
+            help="local (default) or a managed cloud Postgres (billable; see --plan)",
+        )  # fmt: skip
+        p.add_argument("--region", help="cloud: AWS region, GCP region or Azure location")
+
+    p = add("start", cmd_start, "start (or attach to) a local database, or create a cloud one")
+    p.add_argument("--version", help="PostgreSQL major version (default: the bundled one; cloud: 17)")
+    backend(p)
+    p.add_argument("--plan", action="store_true", help="cloud: show what would be created; create nothing")
+    p.add_argument("--cpu", help='cloud: vCPUs, e.g. "2" or "500m"')
+    p.add_argument("--memory", help='cloud: memory, e.g. "8Gi"')
+    p.add_argument("--storage", help='cloud: disk, e.g. "20Gi" (grow-only)')
+    p.add_argument("--ha", action="store_true", help="cloud: highly available")
     add("stop", cmd_stop, "stop a local database; its data stays")
-    add("status", cmd_status, "health and lifecycle of one database, or all", name_arg="optional")
+    p = add("status", cmd_status, "health and lifecycle of one database, or all", name_arg="optional")
+    backend(p)
     add("list", cmd_list, "all local databases", name_arg=None)
-    p = add("delete", cmd_delete, "stop a local database and remove its data")
+    p = add("delete", cmd_delete, "delete a database and its data (local: stop first)")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    backend(p)
     p = add("url", cmd_url, "its connection URL (password masked)", json_flag=False)
     p.add_argument("--show-password", action="store_true", help="print the real password in the URL")
     p = add("run", cmd_run, "run a command with ALIEN_<NAME>_BINDING set", json_flag=False)

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
         parse_binding,
         synced_params,
     )
+    from ._cloud import CloudSettings, CloudSettingsInvalid
     from ._connection import connection_string, redacted_connection_string
     from ._conninfo import build_connection_string, encode_userinfo, is_ipv6_literal, url_host
     from ._environ import WorkerEnv, binding_env_var, binding_from_env
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
         BindingConfigInvalid,
         BindingError,
         BindingNotConfigured,
+        CloudCallFailed,
         ConnectionFailed,
         InvalidResource,
         InvalidResourceUpdate,
@@ -58,6 +60,9 @@ _MODULES: dict[str, str] = {
     "BindingNotConfigured": "._errors",
     "ConnectionFailed": "._errors",
     "CLOUD_SQL_TIERS": "._sizing",
+    "CloudCallFailed": "._errors",
+    "CloudSettings": "._cloud",
+    "CloudSettingsInvalid": "._cloud",
     "CloudSqlBinding": "._bindings",
     "ExternalBinding": "._bindings",
     "FLEXIBLE_SERVER_TIERS": "._sizing",
@@ -110,6 +115,9 @@ __all__ = [
     "BindingConfigInvalid",
     "BindingError",
     "BindingNotConfigured",
+    "CloudCallFailed",
+    "CloudSettings",
+    "CloudSettingsInvalid",
     "CloudSqlBinding",
     "ConnectionFailed",
     "ExternalBinding",

@@ -183,6 +183,21 @@ class ConnectionFailed(AlienError):
         )
 
 
+class CloudCallFailed(ResourceError):
+    """A provider API call (create, modify, delete, describe) failed.
+
+    The reason is the provider's message with every password masked; the
+    SDK's exception is not chained, since its frames hold the request body.
+    """
+
+    def __init__(self, backend: str, action: str, reason: str, *, hint: str | None = None) -> None:
+        self.backend, self.action, self.reason = backend, action, reason
+        super().__init__(
+            f"{backend}: {action} failed: {reason}.",
+            hint=hint or "Check your cloud credentials, quotas and the settings named in the message.",
+        )
+
+
 class MissingExtra(AlienError):
     """An optional dependency is needed for this feature."""
 

@@ -62,16 +62,20 @@ class Database:
         *,
         backend: str,
         redactor: Redactor | None = None,
+        refresh: Callable[[], PostgresConnection] | None = None,
     ) -> None:
         self.name = name
         self.backend = backend
         self._connection_info = connection
         self._redactor = redactor if redactor is not None else Redactor()
         self._redactor.add(connection.password)
+        # Cloud bindings: the password is read from its secret store again at each new connection.
+        self._refresh = refresh
+        self._fresh = True  # the details just resolved serve the first connection
         self._conn: psycopg.Connection[Any] | None = None
         self._lock = threading.RLock()
         self._engine: sqlalchemy.Engine | None = None
-        self._arrow: ArrowFetcher | None = _arrow_fetcher(connection)
+        self._arrow: ArrowFetcher | None = _arrow_fetcher(lambda: self._current_connection_info())
         self.report: Callable[[str], None] = lambda _line: None
 
     # -- what it is ---------------------------------------------------------
@@ -96,9 +100,17 @@ class Database:
 
     # -- connections --------------------------------------------------------
 
+    def _current_connection_info(self) -> PostgresConnection:
+        if self._refresh is not None and not self._fresh:
+            info = self._refresh()
+            self._redactor.add(info.password)
+            self._connection_info = info
+        self._fresh = False
+        return self._connection_info
+
     def connect(self, **kwargs: Any) -> psycopg.Connection[Any]:
         """A new psycopg connection with pgvector's types registered (when installed)."""
-        conn = self._connection_info.connect(**kwargs)
+        conn = self._current_connection_info().connect(**kwargs)
         _register_vector(conn)
         return conn
 
@@ -291,7 +303,7 @@ class VectorHelpers:
         return f"<alien_nb vector helpers on {self._db.name!r}: {names}>"
 
 
-def _arrow_fetcher(connection: PostgresConnection) -> ArrowFetcher | None:
+def _arrow_fetcher(current: Callable[[], PostgresConnection]) -> ArrowFetcher | None:
     """ADBC for large results, when the driver is installed."""
     try:
         import adbc_driver_postgresql.dbapi  # noqa: F401
@@ -301,7 +313,7 @@ def _arrow_fetcher(connection: PostgresConnection) -> ArrowFetcher | None:
     def connect() -> Any:
         import adbc_driver_postgresql.dbapi as adbc
 
-        return adbc.connect(connection.libpq_uri().get_secret_value(), autocommit=True)
+        return adbc.connect(current().libpq_uri().get_secret_value(), autocommit=True)
 
     return ArrowFetcher(connect)
 

@@ -33,12 +33,29 @@ def _parser(prog: str, description: str) -> MagicArgumentParser:
 
 
 def _start_parser() -> MagicArgumentParser:
-    p = _parser("start", "Start a local Postgres with pgvector (or attach to it if it runs).")
+    p = _parser(
+        "start",
+        "Start a local Postgres with pgvector (or attach to it if it runs), "
+        "or create a managed one with --backend.",
+    )
     p.add_argument("name", help="database name, e.g. vec-db")
-    p.add_argument("--version", help="PostgreSQL major version (default: the bundled 18)")
+    p.add_argument("--version", help="PostgreSQL major version (local default: the bundled 18; cloud: 17)")
     p.add_argument(
         "--storage", help='disk the database may use, e.g. "20Gi" (recorded; local disk is not capped)'
     )
+    p.add_argument(
+        "--backend",
+        default="local",
+        choices=["local", "aurora", "cloud-sql", "flexible-server"],
+        help="where it runs (default local; the cloud ones create billable resources)",
+    )
+    p.add_argument(
+        "--plan", action="store_true", help="show what a cloud backend would create; create nothing"
+    )
+    p.add_argument("--cpu", help='cloud: vCPUs, e.g. "2" or "500m" (default: the smallest tier)')
+    p.add_argument("--memory", help='cloud: memory, e.g. "8Gi" (default: the smallest tier)')
+    p.add_argument("--ha", action="store_true", help="cloud: highly available (standby in another zone)")
+    p.add_argument("--region", help="cloud: AWS region, GCP region or Azure location")
     p.add_argument("--as", dest="var", help="variable for the handle (default: the name as an identifier)")
     return p
 
@@ -206,7 +223,29 @@ class AlienPostgresMagics(Magics):
                 parse_size(args.storage)
             except ValueError as exc:
                 raise UsageError(f"--storage {exc}") from None
+        if args.backend != "local":
+            return self._start_cloud(args)
+        flags = {"--plan": args.plan, "--cpu": args.cpu, "--memory": args.memory, "--ha": args.ha,
+                 "--region": args.region}  # fmt: skip
+        cloud_only = [flag for flag, value in flags.items() if value]
+        if cloud_only:
+            raise UsageError(
+                f"{', '.join(cloud_only)} apply to cloud backends; add --backend aurora (or another)."
+            )
         db = self.state.start(args.name, args.version)
+        return self._bind(args.name, args.var, db)
+
+    def _start_cloud(self, args: argparse.Namespace) -> Any:
+        from ..core import Postgres
+
+        spec: dict[str, Any] = {"id": args.name, "highAvailability": args.ha}
+        for key in ("version", "cpu", "memory", "storage"):
+            if getattr(args, key) is not None:
+                spec[key] = getattr(args, key)
+        resource = Postgres.parse(spec)
+        if args.plan:
+            return self.state.cloud_controller(args.backend, region=args.region).plan(resource)
+        db = self.state.create_cloud(resource, args.backend, region=args.region)
         return self._bind(args.name, args.var, db)
 
     def _attach(self, args: argparse.Namespace) -> Any:

@@ -56,18 +56,35 @@ class NotebookState:
         return db
 
     def attach(
-        self, name: str, *, binding_env: str | None = None, binding_file: str | None = None
+        self,
+        name: str,
+        *,
+        binding_env: str | None = None,
+        binding_file: str | None = None,
+        binding: PostgresBinding | None = None,
     ) -> Database:
-        binding = self._read_binding(name, binding_env, binding_file)
-        if binding.inline_password is None:
-            raise AlienError(
-                f"Binding {name!r} is a {binding.service} binding, "
-                "whose password lives in a cloud secret store.",
-                hint="attach takes local-postgres and external bindings here.",
-            )
+        if binding is None:
+            binding = self._read_binding(name, binding_env, binding_file)
         db = self._register(name, binding, backend=binding.service)
         with db.connection.cursor() as cur:  # fail now, with a clear error, if it is unreachable
             cur.execute("SELECT 1")
+        return db
+
+    # -- cloud ----------------------------------------------------------------
+
+    def cloud_controller(self, backend: str, *, region: str | None = None) -> Any:
+        from ..controllers import cloud_controller
+        from ..resolver import default_settings
+
+        return cloud_controller(backend, region=region, settings=default_settings(), notify=self._print)
+
+    def create_cloud(self, resource: Any, backend: str, *, region: str | None = None) -> Database:
+        controller = self.cloud_controller(backend, region=region)
+        started = time.perf_counter()
+        binding = controller.create(resource)
+        controller.wait_ready(resource.id, on_wait=lambda message: self._print(f"{resource.id}: {message}"))
+        db = self.attach(resource.id, binding=binding)
+        self._print(f"{resource.id}: {backend} ready in {time.perf_counter() - started:.0f} s ({db.url})")
         return db
 
     def _read_binding(self, name: str, env: str | None, file: str | None) -> PostgresBinding:
@@ -90,7 +107,19 @@ class NotebookState:
         old = self.databases.pop(name, None)
         if old is not None:
             old.close()
-        db = Database(name, resolve_inline(binding), backend=backend, redactor=self.redactor)
+        if binding.inline_password is not None:
+            db = Database(name, resolve_inline(binding), backend=backend, redactor=self.redactor)
+        else:
+            from ..resolver import default_settings, resolver_for
+
+            resolver = resolver_for(default_settings())
+            db = Database(
+                name,
+                resolver.resolve(binding, name=name),
+                backend=backend,
+                redactor=self.redactor,
+                refresh=lambda: resolver.resolve(binding, name=name),
+            )
         db.report = self._print
         self.databases[name] = db
         self.current = name

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import html
+import ipaddress
+import socket
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from pydantic import SecretStr
 
 from ..core import ConnectionFailed, PostgresBinding, build_connection_string, redacted_connection_string
+from ._roots import roots_file
 
 if TYPE_CHECKING:
     import psycopg
@@ -16,7 +20,13 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class PostgresConnection:
-    """Host, port, database, user, TLS settings and the password (kept wrapped)."""
+    """Host, port, database, user, TLS settings and the password (kept wrapped).
+
+    ``host`` and ``port`` are the binding's; ``dial`` is where the
+    connection really goes when the host is tunnelled (TLS still checks
+    ``host``). ``ca_roots`` are PEM certificates; empty means the system
+    trust store for the verify modes.
+    """
 
     binding: PostgresBinding = field(repr=False)
     host: str
@@ -26,9 +36,11 @@ class PostgresConnection:
     password: SecretStr = field(repr=False)
     sslmode: str
     ca_roots: tuple[str, ...] = field(default=(), repr=False)
+    dial: tuple[str, int] | None = None
 
     @property
     def connection_string(self) -> SecretStr:
+        """The contract's ``postgres://`` URL, password included (wrapped)."""
         return SecretStr(
             build_connection_string(
                 username=self.username,
@@ -40,10 +52,31 @@ class PostgresConnection:
             )
         )
 
+    def libpq_params(self) -> dict[str, Any]:
+        """Connection keywords for libpq, without the password: TLS roots, dial address."""
+        params: dict[str, Any] = {
+            "host": self.host,
+            "port": self.port,
+            "dbname": self.database,
+            "user": self.username,
+            "sslmode": self.sslmode,
+        }
+        if self.sslmode.startswith("verify"):
+            # The contract: no roots means the system store (libpq's default would be ~/.postgresql).
+            params["sslrootcert"] = roots_file(self.ca_roots) if self.ca_roots else "system"
+        if self.dial is not None:
+            address, port = self.dial
+            params["hostaddr"] = _numeric_address(address)
+            params["port"] = port
+        return params
+
     def libpq_uri(self) -> SecretStr:
-        """The connection string plus what libpq needs for TLS (e.g. ``sslrootcert=system``)."""
-        extra = "&sslrootcert=system" if self.sslmode.startswith("verify") and not self.ca_roots else ""
-        return SecretStr(self.connection_string.get_secret_value() + extra)
+        """The connection string plus what libpq needs beyond it (roots file, dial address)."""
+        extra = {k: v for k, v in self.libpq_params().items() if k in ("sslrootcert", "hostaddr", "port")}
+        if extra.get("port") == self.port:
+            del extra["port"]
+        tail = "".join(f"&{k}={quote(str(v), safe='/')}" for k, v in extra.items())
+        return SecretStr(self.connection_string.get_secret_value() + tail)
 
     @property
     def redacted_url(self) -> str:
@@ -53,24 +86,15 @@ class PostgresConnection:
         """A new psycopg connection; the password is unwrapped only here."""
         import psycopg
 
-        params: dict[str, Any] = {"connect_timeout": 10, **kwargs}
-        if self.sslmode.startswith("verify") and not self.ca_roots:
-            params.setdefault("sslrootcert", "system")  # the contract: no roots → the system store
+        params = {"connect_timeout": 10, **self.libpq_params(), **kwargs}
         try:
-            return psycopg.connect(
-                host=self.host,
-                port=self.port,
-                dbname=self.database,
-                user=self.username,
-                password=self.password.get_secret_value(),
-                sslmode=self.sslmode,
-                **params,
-            )
+            return psycopg.connect(password=self.password.get_secret_value(), **params)
         except psycopg.OperationalError as exc:
             reason = str(exc).strip().splitlines()[-1].split(" failed: ", 1)[-1]
-            error = ConnectionFailed(
-                f"{self.host}:{self.port}/{self.database}", reason, hint=_hint(reason, self)
-            )
+            where = f"{self.host}:{self.port}/{self.database}"
+            if self.dial is not None:
+                where += f" (dialled at {self.dial[0]}:{self.dial[1]})"
+            error = ConnectionFailed(where, reason, hint=_hint(reason, self))
         raise error
 
     def _repr_html_(self) -> str:
@@ -82,12 +106,32 @@ class PostgresConnection:
         return f"<table>{rows}</table>"
 
 
+def _numeric_address(address: str) -> str:
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        infos = socket.getaddrinfo(address, None, type=socket.SOCK_STREAM)
+        return str(infos[0][4][0])
+
+
 def _hint(reason: str, conn: PostgresConnection) -> str | None:
     if "does not support SSL" in reason:
         return (
             "The server offers no TLS but the binding asks for it; for a server on this machine use a "
             'local-postgres binding, or set "sslMode": "disable" on the external binding.'
         )
+    if "does not match host name" in reason:
+        return (
+            f"The server's certificate is not for {conn.host!r}. Connect by the name in the certificate "
+            "(a tunnel keeps it: CloudSettings(dial={host: 'address:port'}))."
+        )
+    if "certificate verify failed" in reason or "root certificate" in reason:
+        source = {
+            "aurora": "the AWS RDS roots shipped with alien_nb",
+            "flexible-server": "the Azure roots shipped with alien_nb",
+            "cloud-sql": "the binding's serverCaCertificates",
+        }.get(conn.binding.service, "the system trust store")
+        return f"The server's certificate does not chain to {source}; check that you reach the right server."
     if "password authentication failed" in reason:
         return f"The password for {conn.username!r} was refused; check the binding or its secret."
     if "does not exist" in reason:

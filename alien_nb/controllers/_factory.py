@@ -1,0 +1,36 @@
+"""Pick the controller for a backend name, as the magics and the CLI both need."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..core import AlienError
+from ..core._cloud import CloudSettings
+from ._cloud import CloudPostgresController
+
+CLOUD_BACKENDS = ("aurora", "cloud-sql", "flexible-server")
+
+
+def cloud_controller(
+    backend: str,
+    *,
+    region: str | None = None,
+    settings: CloudSettings | None = None,
+    notify: Callable[[str], None] | None = None,
+) -> CloudPostgresController:
+    """The controller for ``backend``; ``region`` is the AWS region, GCP region or Azure location.
+
+    The rest (project, network, subscription, resource group, vault) comes
+    from the environment, as each controller documents.
+    """
+    from .aws import AuroraController
+    from .azure import FlexibleServerController
+    from .gcp import CloudSqlController
+
+    if backend == "aurora":
+        return AuroraController(region=region, settings=settings, notify=notify)
+    if backend == "cloud-sql":
+        return CloudSqlController(region=region, settings=settings, notify=notify)
+    if backend == "flexible-server":
+        return FlexibleServerController(location=region, settings=settings, notify=notify)
+    raise AlienError(f"Unknown cloud backend {backend!r}.", hint=f"Use one of {', '.join(CLOUD_BACKENDS)}.")

@@ -1,0 +1,370 @@
+"""Azure: Database for PostgreSQL Flexible Server (ARM REST) with its password in Key Vault."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import SecretStr
+
+from ..core import (
+    CloudCallFailed,
+    FlexibleServerBinding,
+    InvalidResource,
+    MissingExtra,
+    Postgres,
+    parse_key_vault_uri,
+    pick_tier,
+    validate_update,
+)
+from ..core._cloud import CloudSettings, is_loopback_url
+from ._cloud import (
+    DATABASE,
+    USERNAME,
+    CloudPostgresController,
+    CloudStatus,
+    Plan,
+    check_identifier,
+    describe_storage,
+    new_password,
+    status_from,
+    storage_gib,
+)
+from ._http import ApiError, json_request
+
+CLOUD_MAJORS = ("15", "16", "17")
+ARM = "https://management.azure.com"
+API_VERSION = "2024-08-01"
+ARM_SCOPE = "https://management.azure.com/.default"
+# Azure sells disks in these sizes (GiB); a request is rounded up to the next one.
+DISK_SIZES_GIB = (32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32767)
+
+_LIFECYCLE = {
+    "Ready": "running", "Provisioning": "creating", "Starting": "updating", "Updating": "updating",
+    "Stopping": "stopping", "Stopped": "stopped", "Dropping": "deleting", "Disabled": "failed",
+}  # fmt: skip
+
+
+def secret_name(id: str) -> str:
+    """The Key Vault secret that holds server ``id``'s password."""
+    return f"alien-nb-{id}-password"
+
+
+def disk_gib(resource: Postgres) -> int:
+    wanted = storage_gib(resource)
+    fits = [size for size in DISK_SIZES_GIB if size >= wanted]
+    if not fits:
+        raise InvalidResource(f"Azure Flexible Server storage tops out at {DISK_SIZES_GIB[-1]} GiB")
+    return fits[0]
+
+
+class FlexibleServerController(CloudPostgresController):
+    """Azure Flexible Server: SKU from `pick_tier`, public network access disabled.
+
+    Zone-redundant HA when asked, the ``vector`` extension allow-listed
+    (``azure.extensions = VECTOR``), database and admin login ``alien``. The
+    password is generated here and stored in the Key Vault at
+    ``key_vault_url``; the binding carries the versionless secret URI, so a
+    rotated password is read at the next connect.
+    """
+
+    backend = "flexible-server"
+    poll_interval = 10.0
+
+    def __init__(
+        self,
+        *,
+        subscription_id: str | None = None,
+        resource_group: str | None = None,
+        location: str | None = None,
+        key_vault_url: str | None = None,
+        settings: CloudSettings | None = None,
+        notify: Callable[[str], None] | None = None,
+    ) -> None:
+        super().__init__(settings=settings, notify=notify)
+        env = os.environ
+        self.subscription_id = subscription_id or env.get("AZURE_SUBSCRIPTION_ID") or ""
+        self.resource_group = resource_group or env.get("ALIEN_NB_AZURE_RESOURCE_GROUP") or ""
+        self.location = location or env.get("ALIEN_NB_AZURE_LOCATION") or "eastus"
+        self.key_vault_url = (key_vault_url or env.get("ALIEN_NB_KEY_VAULT_URL") or "").rstrip("/")
+        self._session: Any = None
+        self._vault: Any = None
+        self._credential: Any = self.settings.azure_credential
+        self._lock = threading.Lock()
+
+    # -- clients ----------------------------------------------------------------
+
+    def credential(self) -> Any:
+        if self._credential is None:
+            try:
+                from azure.identity import DefaultAzureCredential
+            except ImportError:
+                raise MissingExtra("azure", "azure-identity") from None
+            self._credential = DefaultAzureCredential()
+        return self._credential
+
+    @property
+    def session(self) -> Any:
+        with self._lock:
+            if self._session is None:
+                try:
+                    import requests
+                except ImportError:
+                    raise MissingExtra("azure", "requests") from None
+                self._session = requests.Session()
+            return self._session
+
+    @property
+    def vault(self) -> Any:
+        with self._lock:
+            if self._vault is None:
+                try:
+                    from azure.keyvault.secrets import SecretClient
+                except ImportError:
+                    raise MissingExtra("azure", "azure-keyvault-secrets") from None
+                url = self.settings.key_vault_endpoint or self._vault_url()
+                options: dict[str, Any] = {"verify_challenge_resource": not is_loopback_url(url)}
+                if self.settings.azure_ca_bundle:
+                    options["connection_verify"] = self.settings.azure_ca_bundle
+                self._vault = SecretClient(url, self.credential(), **options)
+            return self._vault
+
+    def _vault_url(self) -> str:
+        if not self.key_vault_url:
+            raise InvalidResource(
+                "no Key Vault is set for the password",
+                hint="Pass key_vault_url='https://<vault>.vault.azure.net', or set ALIEN_NB_KEY_VAULT_URL.",
+            )
+        try:
+            parse_key_vault_uri(f"{self.key_vault_url}/secrets/check")
+        except ValueError as exc:
+            raise InvalidResource(f"key_vault_url {self.key_vault_url!r}: {exc}") from None
+        return self.key_vault_url
+
+    def _server_url(self, id: str, tail: str = "") -> str:
+        if not self.subscription_id or not self.resource_group:
+            raise InvalidResource(
+                "no Azure subscription or resource group is set",
+                hint="Pass subscription_id= and resource_group=, or set AZURE_SUBSCRIPTION_ID and "
+                "ALIEN_NB_AZURE_RESOURCE_GROUP.",
+            )
+        base = (self.settings.azure_arm_endpoint or ARM).rstrip("/")
+        return (
+            f"{base}/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}"
+            f"/providers/Microsoft.DBforPostgreSQL/flexibleServers/{id}{tail}"
+        )
+
+    def _arm(self, method: str, url: str, body: dict[str, Any] | None = None) -> tuple[Any, Any]:
+        return self._arm_request(method, url, json=body, params={"api-version": API_VERSION})
+
+    def _arm_request(self, method: str, url: str, **kwargs: Any) -> tuple[Any, Any]:
+        token = self.credential().get_token(ARM_SCOPE).token
+        if self.settings.azure_ca_bundle:
+            # Per request: requests lets REQUESTS_CA_BUNDLE override a session's `verify`.
+            kwargs["verify"] = self.settings.azure_ca_bundle
+        headers = {"Authorization": f"Bearer {token}"}
+        return json_request(
+            self.session, method, url, headers=headers, timeout=max(self.settings.timeout, 30.0), **kwargs
+        )
+
+    def _arm_and_wait(self, action: str, method: str, url: str, body: dict[str, Any] | None = None,
+                      *, secrets: tuple[SecretStr, ...] = ()) -> Any:  # fmt: skip
+        response, data = self.call(action, lambda: self._arm(method, url, body), secrets=secrets)
+        poll = response.headers.get("Azure-AsyncOperation") or response.headers.get("Location")
+        if response.status_code in (201, 202) and poll:
+            self._poll(action, poll)
+        return data
+
+    def _poll(self, action: str, url: str) -> None:
+        deadline = time.monotonic() + 3600
+        while True:
+            _response, data = self.call(action, lambda: self._arm_request("GET", url))
+            status = (data or {}).get("status", "Succeeded")
+            if status == "Succeeded":
+                return
+            if status in ("Failed", "Canceled"):
+                error = (data or {}).get("error") or {}
+                raise CloudCallFailed(
+                    self.backend, action, f"{error.get('code', status)}: {error.get('message', 'no details')}"
+                )
+            if time.monotonic() > deadline:
+                raise CloudCallFailed(self.backend, action, "the operation did not finish within an hour")
+            time.sleep(self.poll_interval)
+
+    def describe_error(self, exc: Exception) -> str:
+        if isinstance(exc, ApiError):
+            return str(exc)
+        message = getattr(exc, "message", None)
+        if message:  # azure.core errors
+            return f"{type(exc).__name__}: {str(message).strip().splitlines()[0]}"
+        return super().describe_error(exc)
+
+    def error_hint(self, exc: Exception) -> str | None:
+        if type(exc).__name__ in ("ClientAuthenticationError", "CredentialUnavailableError"):
+            return "Sign in with `az login` or configure a service principal (AZURE_CLIENT_ID & co)."
+        if isinstance(exc, ApiError) and exc.status in (401, 403):
+            return "You need Contributor on the resource group and Key Vault Secrets Officer on the vault."
+        return None
+
+    # -- plan -------------------------------------------------------------------
+
+    def plan(self, resource: Postgres) -> Plan:
+        check_identifier(self.backend, resource.id, 63)
+        if resource.version not in CLOUD_MAJORS:
+            raise InvalidResource(
+                f"Azure Flexible Server PostgreSQL version {resource.version!r} is not offered here",
+                hint=f"Use one of {', '.join(CLOUD_MAJORS)}.",
+            )
+        tier = pick_tier(
+            self.backend,
+            resource.cpu_cores,
+            resource.memory_bytes,
+            high_availability=resource.high_availability,
+        )
+        return Plan(
+            backend=self.backend,
+            id=resource.id,
+            region=self.location,
+            tier=tier,
+            version=resource.version,
+            storage=f"{disk_gib(resource)} GiB Premium SSD (asked {describe_storage(resource)})",
+            high_availability=resource.high_availability,
+            details={
+                "sku tier": tier.family,
+                "availability": "zone-redundant standby" if resource.high_availability else "single zone",
+                "network": "public network access disabled",
+                "extensions": "vector allow-listed",
+                "resource group": self.resource_group or "(ALIEN_NB_AZURE_RESOURCE_GROUP not set)",
+                "password": f"generated, stored in Key Vault as {secret_name(resource.id)}",
+            },
+        )
+
+    # -- lifecycle --------------------------------------------------------------
+
+    def _server(self, id: str) -> dict[str, Any] | None:
+        def get() -> Any:
+            try:
+                return self._arm("GET", self._server_url(id))[1]
+            except ApiError as exc:
+                if exc.status == 404:
+                    return None
+                raise
+
+        found = self.call(f"describe Flexible Server {id!r}", get)
+        return dict(found) if found else None
+
+    def create(self, resource: Postgres) -> FlexibleServerBinding:
+        plan = self.plan(resource)
+        self._vault_url()
+        if self._server(resource.id) is not None:
+            self.notify(f"{resource.id}: the Flexible Server exists; attaching to it")
+            return self.runtime_binding(resource.id)
+        password = new_password()
+        with self.holding(password):
+            self.call(
+                f"store the password of {resource.id!r}",
+                lambda: self.vault.set_secret(
+                    secret_name(resource.id),
+                    password.get_secret_value(),
+                    content_type="text/plain",
+                    tags={"alien-nb-resource": resource.id},
+                ),
+                secrets=(password,),
+            )
+            body = {
+                "location": self.location,
+                "sku": {"name": plan.tier.name, "tier": plan.tier.family},
+                "tags": {"alien-nb-resource": resource.id},
+                "properties": {
+                    "createMode": "Create",
+                    "version": resource.version,
+                    "administratorLogin": USERNAME,
+                    "administratorLoginPassword": password.get_secret_value(),
+                    "storage": {"storageSizeGB": disk_gib(resource)},
+                    "network": {"publicNetworkAccess": "Disabled"},
+                    "highAvailability": {
+                        "mode": "ZoneRedundant" if resource.high_availability else "Disabled"
+                    },
+                },
+            }
+            self._arm_and_wait(
+                f"create Flexible Server {resource.id!r}",
+                "PUT",
+                self._server_url(resource.id),
+                body,
+                secrets=(password,),
+            )
+            self.notify(f"{resource.id}: Flexible Server created ({plan.tier.name}); allow-listing vector")
+            self._arm_and_wait(
+                f"allow-list the vector extension on {resource.id!r}",
+                "PUT",
+                self._server_url(resource.id, "/configurations/azure.extensions"),
+                {"properties": {"value": "VECTOR", "source": "user-override"}},
+            )
+            self._arm_and_wait(
+                f"create database {DATABASE!r} on {resource.id!r}",
+                "PUT",
+                self._server_url(resource.id, f"/databases/{DATABASE}"),
+                {"properties": {"charset": "UTF8", "collation": "en_US.utf8"}},
+            )
+            return self.runtime_binding(resource.id)
+
+    def ready(self, id: str) -> bool:
+        return self.status(id).lifecycle == "running"
+
+    def status(self, id: str) -> CloudStatus:
+        server = self._server(id)
+        state = None if server is None else str(server.get("properties", {}).get("state", "Unknown"))
+        return status_from(state, _LIFECYCLE, f"Flexible Server {id!r}")
+
+    def update(self, old: Postgres, new: Postgres) -> None:
+        validate_update(old, new)
+        plan, old_plan = self.plan(new), self.plan(old)
+        body: dict[str, Any] = {}
+        properties: dict[str, Any] = {}
+        if plan.tier != old_plan.tier:
+            body["sku"] = {"name": plan.tier.name, "tier": plan.tier.family}
+        if disk_gib(new) != disk_gib(old):
+            properties["storage"] = {"storageSizeGB": disk_gib(new)}
+        if new.high_availability != old.high_availability:
+            properties["highAvailability"] = {
+                "mode": "ZoneRedundant" if new.high_availability else "Disabled"
+            }
+        if new.version != old.version:
+            properties["version"] = new.version
+            properties["createMode"] = "Update"  # Azure's in-place major version upgrade
+        if properties:
+            body["properties"] = properties
+        if body:
+            self._arm_and_wait(f"modify Flexible Server {new.id!r}", "PATCH", self._server_url(new.id), body)
+
+    def delete(self, id: str) -> None:
+        if self._server(id) is not None:
+            self._arm_and_wait(f"delete Flexible Server {id!r}", "DELETE", self._server_url(id))
+
+        def delete_secret() -> None:
+            from azure.core.exceptions import ResourceNotFoundError
+
+            try:
+                # Soft delete: the vault keeps it for its retention period.
+                self.vault.begin_delete_secret(secret_name(id)).wait()
+            except ResourceNotFoundError:
+                pass
+
+        self.call(f"delete the password secret of {id!r}", delete_secret)
+
+    def runtime_binding(self, id: str) -> FlexibleServerBinding:
+        server = self._server(id)
+        if server is None:
+            raise CloudCallFailed(self.backend, f"find Flexible Server {id!r}", "it does not exist")
+        properties = server.get("properties", {})
+        return FlexibleServerBinding(
+            host=str(properties.get("fullyQualifiedDomainName") or f"{id}.postgres.database.azure.com"),
+            port=5432,
+            database=DATABASE,
+            username=str(properties.get("administratorLogin") or USERNAME),
+            password_secret_uri=f"{self._vault_url()}/secrets/{secret_name(id)}",
+        )

@@ -1,0 +1,359 @@
+"""GCP: Cloud SQL for PostgreSQL (Admin API v1) with its password in Secret Manager."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ..core import CloudSqlBinding, InvalidResource, MissingExtra, Postgres, pick_tier, validate_update
+from ..core._cloud import CloudSettings
+from ._cloud import (
+    DATABASE,
+    USERNAME,
+    CloudPostgresController,
+    CloudStatus,
+    Plan,
+    check_identifier,
+    describe_storage,
+    new_password,
+    status_from,
+    storage_gib,
+)
+from ._http import ApiError, json_request
+
+CLOUD_MAJORS = ("15", "16", "17")
+SQL_ADMIN = "https://sqladmin.googleapis.com"
+SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
+
+_LIFECYCLE = {
+    "PENDING_CREATE": "creating", "RUNNABLE": "running", "MAINTENANCE": "updating", "SUSPENDED": "stopped",
+    "STOPPED": "stopped", "PENDING_DELETE": "deleting", "FAILED": "failed", "REPAIRING": "updating",
+}  # fmt: skip
+
+
+def secret_id(id: str) -> str:
+    """The Secret Manager secret that holds instance ``id``'s password."""
+    return f"alien-nb-{id}-password"
+
+
+class CloudSqlController(CloudPostgresController):
+    """Cloud SQL Enterprise: tier from `pick_tier`, ``POSTGRES_<major>``, private IP only.
+
+    The instance joins ``network`` (a VPC with private services access) and
+    gets no public IPv4; TLS is required. User and database are ``alien``;
+    the password is generated here and stored in Secret Manager.
+    """
+
+    backend = "cloud-sql"
+    poll_interval = 10.0
+
+    def __init__(
+        self,
+        *,
+        project: str | None = None,
+        region: str | None = None,
+        network: str | None = None,
+        settings: CloudSettings | None = None,
+        notify: Callable[[str], None] | None = None,
+    ) -> None:
+        super().__init__(settings=settings, notify=notify)
+        self.project = (
+            project or self.settings.gcp_project or os.environ.get("ALIEN_NB_GCP_PROJECT")
+            or os.environ.get("GOOGLE_CLOUD_PROJECT") or ""
+        )  # fmt: skip
+        self.region = region or os.environ.get("ALIEN_NB_GCP_REGION") or "us-central1"
+        self.network = (
+            network
+            or os.environ.get("ALIEN_NB_GCP_NETWORK")
+            or (f"projects/{self.project}/global/networks/default")
+        )
+        self._session: Any = None
+        self._secrets: Any = None
+        self._lock = threading.Lock()
+
+    # -- clients ----------------------------------------------------------------
+
+    def _credentials(self, endpoint: str | None) -> Any:
+        if self.settings.gcp_credentials is not None:
+            return self.settings.gcp_credentials
+        if endpoint is not None and endpoint.startswith("http://"):
+            from google.auth.credentials import AnonymousCredentials
+
+            return AnonymousCredentials()  # type: ignore[no-untyped-call]  # loopback emulator
+        import google.auth
+
+        credentials, _project = google.auth.default(scopes=list(SCOPES))
+        return credentials
+
+    @property
+    def session(self) -> Any:
+        with self._lock:
+            if self._session is None:
+                try:
+                    from google.auth.transport.requests import AuthorizedSession
+                except ImportError:
+                    raise MissingExtra("gcp", "google-auth") from None
+                credentials = self._credentials(self.settings.gcp_sql_admin_endpoint)
+                self._session = AuthorizedSession(credentials)  # type: ignore[no-untyped-call]
+            return self._session
+
+    @property
+    def secret_manager(self) -> Any:
+        with self._lock:
+            if self._secrets is None:
+                try:
+                    from google.cloud import secretmanager
+                except ImportError:
+                    raise MissingExtra("gcp", "google-cloud-secret-manager") from None
+                endpoint = self.settings.gcp_secret_manager_endpoint
+                kwargs: dict[str, Any] = {"credentials": self._credentials(endpoint) if endpoint else None}
+                if endpoint:
+                    kwargs |= {"transport": "rest", "client_options": {"api_endpoint": endpoint}}
+                self._secrets = secretmanager.SecretManagerServiceClient(**kwargs)
+            return self._secrets
+
+    def _require_project(self) -> str:
+        if not self.project:
+            raise InvalidResource(
+                "no GCP project is set",
+                hint="Pass project=..., or set ALIEN_NB_GCP_PROJECT (or GOOGLE_CLOUD_PROJECT).",
+            )
+        return self.project
+
+    def _api(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        base = (self.settings.gcp_sql_admin_endpoint or SQL_ADMIN).rstrip("/")
+        url = f"{base}/v1/projects/{self._require_project()}{path}"
+        _response, data = json_request(
+            self.session, method, url, json=body, timeout=max(self.settings.timeout, 30.0)
+        )
+        return data
+
+    def describe_error(self, exc: Exception) -> str:
+        if isinstance(exc, ApiError):
+            return str(exc)
+        message = getattr(exc, "message", None)
+        code = getattr(exc, "code", None)
+        if message is not None and code is not None:  # google.api_core errors
+            return f"{getattr(code, 'name', code)}: {message}"
+        return super().describe_error(exc)
+
+    def error_hint(self, exc: Exception) -> str | None:
+        if type(exc).__name__ == "DefaultCredentialsError":
+            return "Run `gcloud auth application-default login`, or set GOOGLE_APPLICATION_CREDENTIALS."
+        if isinstance(exc, ApiError) and exc.status == 403:
+            return "Your identity needs the Cloud SQL Admin role (and Secret Manager Admin for the password)."
+        return None
+
+    # -- plan -------------------------------------------------------------------
+
+    def plan(self, resource: Postgres) -> Plan:
+        check_identifier(self.backend, resource.id, 84)
+        if resource.version not in CLOUD_MAJORS:
+            raise InvalidResource(
+                f"Cloud SQL PostgreSQL version {resource.version!r} is not offered here",
+                hint=f"Use one of {', '.join(CLOUD_MAJORS)}.",
+            )
+        tier = pick_tier(self.backend, resource.cpu_cores, resource.memory_bytes)
+        return Plan(
+            backend=self.backend,
+            id=resource.id,
+            region=self.region,
+            tier=tier,
+            version=resource.version,
+            storage=f"{describe_storage(resource)} SSD",
+            high_availability=resource.high_availability,
+            details={
+                "availability": "REGIONAL (standby in another zone)"
+                if resource.high_availability
+                else "ZONAL",
+                "network": f"private IP only, on {self.network}",
+                "project": self.project or "(ALIEN_NB_GCP_PROJECT not set)",
+                "password": f"generated, stored in Secret Manager as {secret_id(resource.id)}",
+            },
+        )
+
+    # -- lifecycle --------------------------------------------------------------
+
+    def _instance(self, id: str) -> dict[str, Any] | None:
+        found = self.call(
+            f"describe Cloud SQL instance {id!r}", lambda: self._api_or_none("GET", f"/instances/{id}")
+        )
+        return dict(found) if found else None
+
+    def _api_or_none(self, method: str, path: str) -> Any:
+        try:
+            return self._api(method, path)
+        except ApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def _wait(self, action: str, operation: dict[str, Any]) -> None:
+        name = operation.get("name")
+        deadline = time.monotonic() + 3600
+        while operation.get("status") != "DONE":
+            if time.monotonic() > deadline:
+                from ..core import CloudCallFailed
+
+                raise CloudCallFailed(self.backend, action, "the operation did not finish within an hour")
+            time.sleep(self.poll_interval)
+            operation = self.call(action, lambda: self._api("GET", f"/operations/{name}"))
+        errors = (operation.get("error") or {}).get("errors") or []
+        if errors:
+            from ..core import CloudCallFailed
+
+            reason = "; ".join(f"{e.get('code', 'error')}: {e.get('message', '')}" for e in errors)
+            raise CloudCallFailed(self.backend, action, reason)
+
+    def create(self, resource: Postgres) -> CloudSqlBinding:
+        plan = self.plan(resource)
+        self._require_project()
+        if self._instance(resource.id) is not None:
+            self.notify(f"{resource.id}: the Cloud SQL instance exists; attaching to it")
+            return self.runtime_binding(resource.id)
+        password = new_password()
+        with self.holding(password):
+            self._store_password(resource.id, password)
+            body = {
+                "name": resource.id,
+                "databaseVersion": f"POSTGRES_{resource.version}",
+                "region": self.region,
+                "settings": {
+                    "tier": plan.tier.name,
+                    "edition": "ENTERPRISE",
+                    "dataDiskSizeGb": str(storage_gib(resource)),
+                    "dataDiskType": "PD_SSD",
+                    "availabilityType": "REGIONAL" if resource.high_availability else "ZONAL",
+                    "ipConfiguration": {
+                        "ipv4Enabled": False,
+                        "privateNetwork": self.network,
+                        "sslMode": "ENCRYPTED_ONLY",
+                    },
+                    "userLabels": {"alien-nb-resource": resource.id},
+                },
+            }
+            action = f"create Cloud SQL instance {resource.id!r}"
+            self._wait(action, self.call(action, lambda: self._api("POST", "/instances", body)))
+            self.notify(
+                f"{resource.id}: Cloud SQL instance created ({plan.tier.name}); adding user and database"
+            )
+            action = f"create user {USERNAME!r} on {resource.id!r}"
+            operation = self.call(
+                action,
+                lambda: self._api(
+                    "POST",
+                    f"/instances/{resource.id}/users",
+                    {"name": USERNAME, "password": password.get_secret_value()},
+                ),
+                secrets=(password,),
+            )
+            self._wait(action, operation)
+            action = f"create database {DATABASE!r} on {resource.id!r}"
+            self._wait(
+                action,
+                self.call(
+                    action,
+                    lambda: self._api("POST", f"/instances/{resource.id}/databases", {"name": DATABASE}),
+                ),
+            )
+            return self.runtime_binding(resource.id)
+
+    def _secret_path(self, id: str) -> str:
+        return f"projects/{self._require_project()}/secrets/{secret_id(id)}"
+
+    def _store_password(self, id: str, password: Any) -> None:
+        from google.api_core import exceptions as gexc
+
+        from ..core._crc32c import crc32c
+
+        client = self.secret_manager
+        parent = f"projects/{self._require_project()}"
+
+        def create_secret() -> None:
+            try:
+                client.create_secret(
+                    parent=parent,
+                    secret_id=secret_id(id),
+                    secret={"replication": {"automatic": {}}, "labels": {"alien-nb-resource": id}},
+                )
+            except gexc.Conflict:  # REST answers 409 as Conflict (AlreadyExists over gRPC)
+                pass  # left by an earlier create that failed later on; a new version follows
+
+        self.call(f"create the password secret of {id!r}", create_secret)
+        self.call(
+            f"store the password of {id!r}",
+            lambda: client.add_secret_version(
+                parent=self._secret_path(id),
+                payload={
+                    "data": password.get_secret_value().encode(),
+                    "data_crc32c": crc32c(password.get_secret_value().encode()),
+                },
+            ),
+            secrets=(password,),
+        )
+
+    def ready(self, id: str) -> bool:
+        return self.status(id).lifecycle == "running"
+
+    def status(self, id: str) -> CloudStatus:
+        instance = self._instance(id)
+        state = None if instance is None else str(instance.get("state", "UNKNOWN"))
+        return status_from(state, _LIFECYCLE, f"Cloud SQL instance {id!r}")
+
+    def update(self, old: Postgres, new: Postgres) -> None:
+        validate_update(old, new)
+        plan = self.plan(new)
+        settings: dict[str, Any] = {}
+        if plan.tier != self.plan(old).tier:
+            settings["tier"] = plan.tier.name
+        if storage_gib(new) != storage_gib(old):
+            settings["dataDiskSizeGb"] = str(storage_gib(new))
+        if new.high_availability != old.high_availability:
+            settings["availabilityType"] = "REGIONAL" if new.high_availability else "ZONAL"
+        body: dict[str, Any] = {"settings": settings} if settings else {}
+        if new.version != old.version:
+            body["databaseVersion"] = f"POSTGRES_{new.version}"  # an in-place major upgrade
+        if body:
+            action = f"modify Cloud SQL instance {new.id!r}"
+            self._wait(action, self.call(action, lambda: self._api("PATCH", f"/instances/{new.id}", body)))
+
+    def delete(self, id: str) -> None:
+        if self._instance(id) is not None:
+            action = f"delete Cloud SQL instance {id!r}"
+            self._wait(action, self.call(action, lambda: self._api("DELETE", f"/instances/{id}")))
+        from google.api_core import exceptions as gexc
+
+        def delete_secret() -> None:
+            try:
+                self.secret_manager.delete_secret(name=self._secret_path(id))
+            except gexc.NotFound:
+                pass
+
+        self.call(f"delete the password secret of {id!r}", delete_secret)
+
+    def runtime_binding(self, id: str) -> CloudSqlBinding:
+        instance = self._instance(id)
+        if instance is None:
+            from ..core import CloudCallFailed
+
+            raise CloudCallFailed(self.backend, f"find Cloud SQL instance {id!r}", "it does not exist")
+        private = [a["ipAddress"] for a in instance.get("ipAddresses", []) if a.get("type") == "PRIVATE"]
+        ca = (instance.get("serverCaCert") or {}).get("cert")
+        if not private or not ca:
+            from ..core import CloudCallFailed
+
+            raise CloudCallFailed(
+                self.backend, f"bind Cloud SQL instance {id!r}",
+                "it has no private IP or server CA certificate yet", hint="Wait until it is RUNNABLE.",
+            )  # fmt: skip
+        return CloudSqlBinding(
+            host=private[0],
+            port=5432,
+            database=DATABASE,
+            username=USERNAME,
+            server_ca_certificates=[ca],
+            password_secret_name=self._secret_path(id),
+        )

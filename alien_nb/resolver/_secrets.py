@@ -1,0 +1,275 @@
+"""Read a cloud binding's password from its secret store.
+
+One reader per provider, each creating its SDK client once (per region or
+vault) and reading the secret afresh on every call, so a rotation is seen
+at the next connect. Errors name the locator, never the value; the SDK's
+exception is not chained (its frames hold the response).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+from pydantic import SecretStr
+
+from ..core import (
+    AuroraBinding,
+    CloudSqlBinding,
+    FlexibleServerBinding,
+    MissingExtra,
+    SecretResolutionFailed,
+    SecretValueInvalid,
+)
+from ..core._cloud import CloudSettings, CloudSettingsInvalid, is_loopback_url
+from ..core._crc32c import crc32c
+from ..core._logguard import guard_logs
+
+
+def _text_password(locator: str, data: bytes | str | None) -> SecretStr:
+    if data is None:
+        raise SecretValueInvalid(locator, "the secret has no value")
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise SecretValueInvalid(locator, "the value is not UTF-8 text") from None
+    if not data:
+        raise SecretValueInvalid(locator, "the value is empty")
+    return SecretStr(data)
+
+
+def _per_attempt(settings: CloudSettings) -> float:
+    return max(1.0, settings.timeout / (settings.retries + 1))
+
+
+class AwsSecrets:
+    """Secrets Manager: ``GetSecretValue(SecretId=ARN, VersionStage="AWSCURRENT")``."""
+
+    def __init__(self, settings: CloudSettings) -> None:
+        self.settings = settings
+        self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def client(self, region: str) -> Any:
+        with self._lock:
+            if region not in self._clients:
+                try:
+                    import boto3
+                    from botocore.config import Config
+                except ImportError:
+                    raise MissingExtra("aws", "boto3") from None
+                attempt = _per_attempt(self.settings)
+                config = Config(
+                    connect_timeout=attempt,
+                    read_timeout=attempt,
+                    retries={"total_max_attempts": self.settings.retries + 1, "mode": "standard"},
+                )
+                self._clients[region] = boto3.session.Session().client(
+                    "secretsmanager",
+                    region_name=region,
+                    endpoint_url=self.settings.aws_endpoint_url,
+                    config=config,
+                )
+            return self._clients[region]
+
+    def read(self, binding: AuroraBinding) -> SecretStr:
+        arn = binding.password_secret_arn
+        client = self.client(binding.region)
+        from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+        reason: str
+        hint: str | None = None
+        try:
+            with guard_logs(withhold_client_chatter=True):
+                answer = client.get_secret_value(SecretId=arn, VersionStage="AWSCURRENT")
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            reason = f"{error.get('Code', 'error')}: {error.get('Message', '')}".rstrip(": ")
+            if error.get("Code") in ("AccessDeniedException", "UnrecognizedClientException"):
+                hint = "Your AWS identity needs secretsmanager:GetSecretValue on this secret."
+        except NoCredentialsError:
+            reason = "no AWS credentials were found"
+            hint = "Configure credentials (aws configure / aws sso login, AWS_PROFILE, or an instance role)."
+        except BotoCoreError as exc:
+            reason = f"{type(exc).__name__}: {exc}"
+            hint = "Check the network path to Secrets Manager in the secret's region."
+        else:
+            return _aws_password(arn, answer)
+        raise SecretResolutionFailed(arn, reason, hint=hint)
+
+
+def _aws_password(arn: str, answer: dict[str, Any]) -> SecretStr:
+    value = answer.get("SecretString")
+    if value is None:
+        value = answer.get("SecretBinary")
+    password = _text_password(arn, value)
+    text = password.get_secret_value()
+    if text.startswith("{"):
+        # alien_nb also reads the RDS-managed master secret shape, {"username": ..., "password": ...}.
+        try:
+            document = json.loads(text)
+        except ValueError:
+            return password
+        if isinstance(document, dict):
+            inner = document.get("password")
+            if not isinstance(inner, str):
+                raise SecretValueInvalid(arn, "the value is a JSON object without a string `password` key")
+            return _text_password(arn, inner)
+    return password
+
+
+class GcpSecrets:
+    """Secret Manager: access ``<name>/versions/latest`` and check its CRC32C."""
+
+    def __init__(self, settings: CloudSettings) -> None:
+        self.settings = settings
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    def client(self) -> Any:
+        with self._lock:
+            if self._client is None:
+                try:
+                    from google.cloud import secretmanager
+                except ImportError:
+                    raise MissingExtra("gcp", "google-cloud-secret-manager") from None
+                endpoint = self.settings.gcp_secret_manager_endpoint
+                credentials = self.settings.gcp_credentials
+                kwargs: dict[str, Any] = {}
+                if endpoint is not None:
+                    kwargs["client_options"] = {"api_endpoint": endpoint}
+                    kwargs["transport"] = "rest"
+                    if credentials is None and endpoint.startswith("http://"):
+                        from google.auth.credentials import AnonymousCredentials
+
+                        credentials = AnonymousCredentials()  # type: ignore[no-untyped-call]
+                self._client = secretmanager.SecretManagerServiceClient(credentials=credentials, **kwargs)
+            return self._client
+
+    def secret_path(self, binding: CloudSqlBinding) -> str:
+        name = binding.password_secret_name
+        if name.startswith("projects/"):
+            return name
+        project = self.settings.gcp_project
+        if not project:
+            raise CloudSettingsInvalid(
+                "gcp_project",
+                f"the binding names secret {name!r} without its project, and no project is set",
+                hint="Set ALIEN_NB_GCP_PROJECT (or CloudSettings(gcp_project=...)), "
+                "or write passwordSecretName as projects/<project>/secrets/<id>.",
+            )
+        return f"projects/{project}/secrets/{name}"
+
+    def read(self, binding: CloudSqlBinding) -> SecretStr:
+        locator = binding.password_secret_name
+        path = self.secret_path(binding) + "/versions/latest"
+        try:
+            client = self.client()
+        except Exception as exc:
+            if type(exc).__name__ != "DefaultCredentialsError":
+                raise
+            raise SecretResolutionFailed(
+                locator, "no Google credentials were found",
+                hint="Run `gcloud auth application-default login`, or set GOOGLE_APPLICATION_CREDENTIALS.",
+            ) from None  # fmt: skip
+        from google.api_core import exceptions as gexc
+        from google.api_core import retry as gretry
+
+        retry = (
+            gretry.Retry(initial=0.2, maximum=2.0, multiplier=2.0, timeout=self.settings.timeout)
+            if self.settings.retries
+            else None
+        )
+        reason: str
+        hint: str | None = None
+        try:
+            with guard_logs(withhold_client_chatter=True):
+                answer = client.access_secret_version(name=path, retry=retry, timeout=self.settings.timeout)
+        except gexc.RetryError:
+            reason = f"no answer within {self.settings.timeout:g} s (retried)"
+            hint = "Check the network path to Secret Manager, or raise CloudSettings(timeout=...)."
+        except gexc.GoogleAPICallError as exc:
+            reason = f"{getattr(exc.code, 'name', exc.code)}: {exc.message}"
+            if isinstance(exc, gexc.PermissionDenied):
+                hint = "Your identity needs roles/secretmanager.secretAccessor on this secret."
+        else:
+            return _gcp_password(locator, answer)
+        raise SecretResolutionFailed(locator, reason, hint=hint)
+
+
+def _gcp_password(locator: str, answer: Any) -> SecretStr:
+    payload = answer.payload
+    data = bytes(payload.data)
+    if "data_crc32c" in payload and crc32c(data) != payload.data_crc32c:
+        raise SecretResolutionFailed(
+            locator,
+            "the payload's CRC32C checksum does not match (corrupted in transit)",
+            hint="Try again; if it persists, re-add the secret version.",
+        )
+    return _text_password(locator, data)
+
+
+class AzureSecrets:
+    """Key Vault: get secret (name, optional version) by the binding's URI."""
+
+    def __init__(self, settings: CloudSettings) -> None:
+        self.settings = settings
+        self._clients: dict[str, Any] = {}
+        self._credential: Any = settings.azure_credential
+        self._lock = threading.Lock()
+
+    def client(self, vault_url: str) -> Any:
+        with self._lock:
+            if vault_url not in self._clients:
+                try:
+                    from azure.keyvault.secrets import SecretClient
+                except ImportError:
+                    raise MissingExtra("azure", "azure-keyvault-secrets") from None
+                if self._credential is None:
+                    try:
+                        from azure.identity import DefaultAzureCredential
+                    except ImportError:
+                        raise MissingExtra("azure", "azure-identity") from None
+                    self._credential = DefaultAzureCredential()
+                options: dict[str, Any] = {
+                    "retry_total": self.settings.retries,
+                    "connection_timeout": _per_attempt(self.settings),
+                    "read_timeout": _per_attempt(self.settings),
+                    # The challenge's resource check is real security; only an emulator on loopback skips it.
+                    "verify_challenge_resource": not is_loopback_url(vault_url),
+                }
+                if self.settings.azure_ca_bundle:
+                    options["connection_verify"] = self.settings.azure_ca_bundle
+                self._clients[vault_url] = SecretClient(vault_url, self._credential, **options)
+            return self._clients[vault_url]
+
+    def read(self, binding: FlexibleServerBinding) -> SecretStr:
+        locator = binding.password_secret_uri
+        ref = binding.key_vault_secret
+        client = self.client(self.settings.key_vault_endpoint or ref.vault_url)
+        from azure.core import exceptions as aexc
+
+        reason: str
+        hint: str | None = None
+        try:
+            with guard_logs(withhold_client_chatter=True):
+                secret = client.get_secret(ref.name, ref.version)
+        except aexc.ClientAuthenticationError as exc:
+            reason = f"authentication failed: {_first_line(exc.message)}"
+            hint = "Sign in (az login) or configure a credential; it needs the Key Vault Secrets User role."
+        except aexc.ResourceNotFoundError as exc:
+            reason = f"not found: {_first_line(exc.message)}"
+        except aexc.HttpResponseError as exc:
+            reason = f"HTTP {exc.status_code}: {_first_line(exc.message)}"
+        except aexc.AzureError as exc:
+            reason = f"{type(exc).__name__}: {_first_line(str(exc))}"
+            hint = "Check the network path to the vault, or raise CloudSettings(timeout=...)."
+        else:
+            return _text_password(locator, secret.value)
+        raise SecretResolutionFailed(locator, reason, hint=hint)
+
+
+def _first_line(text: str | None) -> str:
+    return (text or "").strip().splitlines()[0] if (text or "").strip() else "no details"

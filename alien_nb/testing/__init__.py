@@ -1,0 +1,64 @@
+"""Loopback emulators of the AWS, GCP and Azure APIs alien_nb calls, for tests and offline tutorials.
+
+Each emulator serves on 127.0.0.1 from a daemon thread, is a context manager
+(``with FakeGcp() as gcp:``) with ``start()``/``stop()`` and a ``url``, and logs
+nothing per request. None of them ever contacts a real cloud.
+
+- `MotoServer`: AWS (Secrets Manager, RDS, …) through moto's server mode.
+- `FakeGcp`: Secret Manager v1 and Cloud SQL Admin v1 REST (plain HTTP).
+- `FakeAzure`: Key Vault secrets and ARM PostgreSQL flexible servers (HTTPS),
+  with `StubCredential` for the bearer token it expects.
+- `TestCertificateAuthority`: a throwaway CA issuing loopback server certificates.
+- `TlsPostgresProxy`: TLS in front of a plain local Postgres, standing in for a managed endpoint.
+
+The names load on first use, so importing this package needs none of the cloud libraries.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._azure import FakeAzure
+    from ._azure_credential import StubCredential
+    from ._gcp import FakeGcp
+    from ._http import RecordedRequest
+    from ._moto import MotoServer
+    from ._pgtls import TlsPostgresProxy
+    from ._tls import IssuedCertificate, TestCertificateAuthority
+
+__all__ = [
+    "TestCertificateAuthority",
+    "IssuedCertificate",
+    "MotoServer",
+    "FakeGcp",
+    "FakeAzure",
+    "StubCredential",
+    "RecordedRequest",
+    "TlsPostgresProxy",
+]
+
+_MODULES = {
+    "TestCertificateAuthority": "._tls",
+    "IssuedCertificate": "._tls",
+    "MotoServer": "._moto",
+    "FakeGcp": "._gcp",
+    "FakeAzure": "._azure",
+    "StubCredential": "._azure_credential",
+    "RecordedRequest": "._http",
+    "TlsPostgresProxy": "._pgtls",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])
