@@ -147,14 +147,24 @@ class CloudPostgresController(PostgresController):
     #: Provider states that count as running (and ready).
     poll_interval: float = 15.0
 
-    def __init__(self, *, settings: CloudSettings | None = None, notify: Callable[[str], None] | None = None):
+    def __init__(
+        self,
+        *,
+        settings: CloudSettings | None = None,
+        notify: Callable[[str], None] | None = None,
+        on_secret: Callable[[SecretStr], None] | None = None,
+    ):
         self.settings = settings or CloudSettings()
         self.notify = notify or (lambda _message: None)
+        #: Told of every password the controller generates (the notebook's output scrubber listens).
+        self.on_secret = on_secret or (lambda _secret: None)
         self._in_flight = threading.local()
 
     @contextmanager
     def holding(self, *secrets: SecretStr) -> Iterator[None]:
         """Mask ``secrets`` in every call's errors and logs until the block ends (a whole create)."""
+        for secret in secrets:
+            self.on_secret(secret)
         stack: list[SecretStr] = getattr(self._in_flight, "secrets", [])
         self._in_flight.secrets = stack + list(secrets)
         try:
@@ -172,14 +182,27 @@ class CloudPostgresController(PostgresController):
         ``fn`` builds the request itself (a lambda), so the request body lives
         only in frames of the SDK's exception, which is not chained.
         """
-        redactor = Redactor([*secrets, *getattr(self._in_flight, "secrets", [])])
+        redactor = self.redactor(*secrets)
+        interrupted: type[BaseException] | None = None
         try:
             with guard_logs(redactor):
                 return fn()
         except Exception as exc:
             reason = redactor.redact(self.describe_error(exc))
             hint = self.error_hint(exc)
+        except BaseException as exc:  # Ctrl-C mid-request: the SDK frames below hold the request body
+            interrupted = type(exc)
+        if interrupted is not None:
+            raise interrupted() from None
         raise CloudCallFailed(self.backend, action, reason, hint=hint)
+
+    def redactor(self, *secrets: SecretStr) -> Redactor:
+        """Masks ``secrets`` and every password held by the create in progress."""
+        return Redactor([*secrets, *getattr(self._in_flight, "secrets", [])])
+
+    def failed(self, action: str, reason: str, *, hint: str | None = None) -> CloudCallFailed:
+        """A `CloudCallFailed` whose reason (provider text) is masked like a call's."""
+        return CloudCallFailed(self.backend, action, self.redactor().redact(reason), hint=hint)
 
     def describe_error(self, exc: Exception) -> str:
         return f"{type(exc).__name__}: {exc}"

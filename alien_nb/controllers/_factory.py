@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from pydantic import SecretStr
+
 from ..core import AlienError
 from ..core._cloud import CloudSettings
 from ._cloud import CloudPostgresController
@@ -17,20 +19,24 @@ def cloud_controller(
     region: str | None = None,
     settings: CloudSettings | None = None,
     notify: Callable[[str], None] | None = None,
+    on_secret: Callable[[SecretStr], None] | None = None,
 ) -> CloudPostgresController:
     """The controller for ``backend``; ``region`` is the AWS region, GCP region or Azure location.
 
     The rest (project, network, subscription, resource group, vault) comes
-    from the environment, as each controller documents.
+    from the environment, as each controller documents. ``on_secret`` hears
+    of every password a controller generates (to mask it in output).
     """
     from .aws import AuroraController
     from .azure import FlexibleServerController
     from .gcp import CloudSqlController
 
     if backend == "aurora":
-        return AuroraController(region=region, settings=settings, notify=notify)
+        return AuroraController(region=region, settings=settings, notify=notify, on_secret=on_secret)
     if backend == "cloud-sql":
-        return CloudSqlController(region=region, settings=settings, notify=notify)
+        return CloudSqlController(region=region, settings=settings, notify=notify, on_secret=on_secret)
     if backend == "flexible-server":
-        return FlexibleServerController(location=region, settings=settings, notify=notify)
+        return FlexibleServerController(
+            location=region, settings=settings, notify=notify, on_secret=on_secret
+        )
     raise AlienError(f"Unknown cloud backend {backend!r}.", hint=f"Use one of {', '.join(CLOUD_BACKENDS)}.")

@@ -65,8 +65,9 @@ class AuroraController(CloudPostgresController):
         subnet_group: str | None = None,
         security_group_ids: Sequence[str] = (),
         notify: Callable[[str], None] | None = None,
+        on_secret: Callable[[SecretStr], None] | None = None,
     ) -> None:
-        super().__init__(settings=settings, notify=notify)
+        super().__init__(settings=settings, notify=notify, on_secret=on_secret)
         self.region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or ""
         self.subnet_group = subnet_group
         self.security_group_ids = tuple(security_group_ids)
@@ -155,8 +156,14 @@ class AuroraController(CloudPostgresController):
 
     def create(self, resource: Postgres) -> AuroraBinding:
         plan = self.plan(resource)
-        if self._describe_cluster(resource.id) is not None:
+        cluster = self._describe_cluster(resource.id)
+        if cluster is not None:
             self.notify(f"{resource.id}: the Aurora cluster exists; attaching to it")
+            if not any(m.get("IsClusterWriter") for m in cluster.get("DBClusterMembers", [])):
+                self.notify(
+                    f"{resource.id}: it has no writer (an earlier create stopped half-way); adding one"
+                )
+                self._create_instance(resource.id, "writer")
             return self.runtime_binding(resource.id)
         password = new_password()
         with self.holding(password):
@@ -208,7 +215,14 @@ class AuroraController(CloudPostgresController):
 
     def _store_password(self, id: str, password: SecretStr) -> str:
         name = secret_name(id)
-        existing = self._secret_arn(id)
+        found = self._secret(id)
+        existing = None if found is None else found[0]
+        if found is not None and found[1]:
+            # Deleted with a recovery window by an earlier delete of the same name: bring it back.
+            self.call(
+                f"restore the password secret of {id!r}",
+                lambda: self.secretsmanager.restore_secret(SecretId=existing),
+            )
         if existing is not None:  # left by an earlier create that failed later on
             self.call(
                 f"store the password of {id!r}",
@@ -231,9 +245,15 @@ class AuroraController(CloudPostgresController):
         return str(answer["ARN"])
 
     def _secret_arn(self, id: str) -> str | None:
+        found = self._secret(id)
+        return None if found is None else found[0]
+
+    def _secret(self, id: str) -> tuple[str, bool] | None:
+        """The password secret's ARN, and whether it is scheduled for deletion."""
         sm = self.secretsmanager
         try:
-            return str(sm.describe_secret(SecretId=secret_name(id))["ARN"])
+            answer = sm.describe_secret(SecretId=secret_name(id))
+            return str(answer["ARN"]), "DeletedDate" in answer
         except sm.exceptions.ResourceNotFoundException:
             return None
         except Exception as exc:
@@ -264,13 +284,29 @@ class AuroraController(CloudPostgresController):
             return status_from(None, _LIFECYCLE, f"Aurora cluster {id!r}")
         state = str(cluster.get("Status", "unknown"))
         status = status_from(state, _LIFECYCLE, f"Aurora cluster {id!r}")
-        if status.lifecycle == "running" and not any(
-            m.get("IsClusterWriter") for m in cluster.get("DBClusterMembers", [])
-        ):
+        writers = [m for m in cluster.get("DBClusterMembers", []) if m.get("IsClusterWriter")]
+        if status.lifecycle == "running" and not writers:
             return CloudStatus(
                 "degraded", "creating", f"Aurora cluster {id!r} has no writer instance yet", state
             )
+        if status.lifecycle == "running":
+            writer = self._describe_instance(str(writers[0]["DBInstanceIdentifier"]))
+            instance_state = str((writer or {}).get("DBInstanceStatus", "missing"))
+            if instance_state != "available":
+                return CloudStatus(
+                    "degraded", "creating", f"Aurora cluster {id!r}: its writer is {instance_state}", state
+                )
         return status
+
+    def _describe_instance(self, instance: str) -> dict[str, Any] | None:
+        rds = self.rds
+        try:
+            return dict(rds.describe_db_instances(DBInstanceIdentifier=instance)["DBInstances"][0])
+        except rds.exceptions.DBInstanceNotFoundFault:
+            return None
+        except Exception as exc:
+            reason = self.describe_error(exc)
+        raise self._failed(f"describe instance {instance!r}", reason)
 
     def update(self, old: Postgres, new: Postgres) -> None:
         validate_update(old, new)

@@ -53,6 +53,13 @@ def secret_name(id: str) -> str:
     return f"alien-nb-{id}-password"
 
 
+def _with_admin_password(body: dict[str, Any] | None, password: SecretStr | None) -> dict[str, Any] | None:
+    if body is None or password is None:
+        return body
+    properties = {**body["properties"], "administratorLoginPassword": password.get_secret_value()}
+    return {**body, "properties": properties}
+
+
 def disk_gib(resource: Postgres) -> int:
     wanted = storage_gib(resource)
     fits = [size for size in DISK_SIZES_GIB if size >= wanted]
@@ -83,8 +90,9 @@ class FlexibleServerController(CloudPostgresController):
         key_vault_url: str | None = None,
         settings: CloudSettings | None = None,
         notify: Callable[[str], None] | None = None,
+        on_secret: Callable[[SecretStr], None] | None = None,
     ) -> None:
-        super().__init__(settings=settings, notify=notify)
+        super().__init__(settings=settings, notify=notify, on_secret=on_secret)
         env = os.environ
         self.subscription_id = subscription_id or env.get("AZURE_SUBSCRIPTION_ID") or ""
         self.resource_group = resource_group or env.get("ALIEN_NB_AZURE_RESOURCE_GROUP") or ""
@@ -94,10 +102,15 @@ class FlexibleServerController(CloudPostgresController):
         self._vault: Any = None
         self._credential: Any = self.settings.azure_credential
         self._lock = threading.Lock()
+        self._credential_lock = threading.Lock()
 
     # -- clients ----------------------------------------------------------------
 
     def credential(self) -> Any:
+        with self._credential_lock:
+            return self._make_credential()
+
+    def _make_credential(self) -> Any:
         if self._credential is None:
             try:
                 from azure.identity import DefaultAzureCredential
@@ -126,7 +139,12 @@ class FlexibleServerController(CloudPostgresController):
                 except ImportError:
                     raise MissingExtra("azure", "azure-keyvault-secrets") from None
                 url = self.settings.key_vault_endpoint or self._vault_url()
-                options: dict[str, Any] = {"verify_challenge_resource": not is_loopback_url(url)}
+                options: dict[str, Any] = {
+                    "verify_challenge_resource": not is_loopback_url(url),
+                    "retry_total": self.settings.retries,
+                    "connection_timeout": self.settings.timeout,
+                    "read_timeout": max(self.settings.timeout, 30.0),
+                }
                 if self.settings.azure_ca_bundle:
                     options["connection_verify"] = self.settings.azure_ca_bundle
                 self._vault = SecretClient(url, self.credential(), **options)
@@ -171,28 +189,44 @@ class FlexibleServerController(CloudPostgresController):
         )
 
     def _arm_and_wait(self, action: str, method: str, url: str, body: dict[str, Any] | None = None,
-                      *, secrets: tuple[SecretStr, ...] = ()) -> Any:  # fmt: skip
-        response, data = self.call(action, lambda: self._arm(method, url, body), secrets=secrets)
-        poll = response.headers.get("Azure-AsyncOperation") or response.headers.get("Location")
-        if response.status_code in (201, 202) and poll:
-            self._poll(action, poll)
+                      *, admin_password: SecretStr | None = None) -> Any:  # fmt: skip
+        """One ARM call, then its long-running operation to the end.
+
+        ``admin_password`` is merged into the body only inside the request
+        (so no frame of ours holds it in clear while we wait).
+        """
+        response, data = self.call(
+            action, lambda: self._arm(method, url, _with_admin_password(body, admin_password))
+        )
+        if response.status_code in (201, 202):
+            if response.headers.get("Azure-AsyncOperation"):
+                self._poll(action, response.headers["Azure-AsyncOperation"], by_status=True)
+            elif response.headers.get("Location"):
+                self._poll(action, response.headers["Location"], by_status=False)
         return data
 
-    def _poll(self, action: str, url: str) -> None:
+    def _poll(self, action: str, url: str, *, by_status: bool) -> None:
+        """Azure-AsyncOperation answers a status; a Location URL answers 202 until it is done."""
         deadline = time.monotonic() + 3600
         while True:
-            _response, data = self.call(action, lambda: self._arm_request("GET", url))
-            status = (data or {}).get("status", "Succeeded")
+            response, data = self.call(action, lambda: self._arm_request("GET", url))
+            status = (data or {}).get("status", "InProgress") if by_status else (
+                "InProgress" if response.status_code == 202 else "Succeeded"
+            )  # fmt: skip
             if status == "Succeeded":
                 return
             if status in ("Failed", "Canceled"):
                 error = (data or {}).get("error") or {}
-                raise CloudCallFailed(
-                    self.backend, action, f"{error.get('code', status)}: {error.get('message', 'no details')}"
+                raise self.failed(
+                    action, f"{error.get('code', status)}: {error.get('message', 'no details')}"
                 )
             if time.monotonic() > deadline:
                 raise CloudCallFailed(self.backend, action, "the operation did not finish within an hour")
-            time.sleep(self.poll_interval)
+            try:
+                wait = float(response.headers.get("Retry-After", self.poll_interval))
+            except ValueError:
+                wait = self.poll_interval
+            time.sleep(min(max(wait, self.poll_interval), 60.0))
 
     def describe_error(self, exc: Exception) -> str:
         if isinstance(exc, ApiError):
@@ -264,16 +298,7 @@ class FlexibleServerController(CloudPostgresController):
             return self.runtime_binding(resource.id)
         password = new_password()
         with self.holding(password):
-            self.call(
-                f"store the password of {resource.id!r}",
-                lambda: self.vault.set_secret(
-                    secret_name(resource.id),
-                    password.get_secret_value(),
-                    content_type="text/plain",
-                    tags={"alien-nb-resource": resource.id},
-                ),
-                secrets=(password,),
-            )
+            self._store_password(resource.id, password)
             body = {
                 "location": self.location,
                 "sku": {"name": plan.tier.name, "tier": plan.tier.family},
@@ -282,7 +307,6 @@ class FlexibleServerController(CloudPostgresController):
                     "createMode": "Create",
                     "version": resource.version,
                     "administratorLogin": USERNAME,
-                    "administratorLoginPassword": password.get_secret_value(),
                     "storage": {"storageSizeGB": disk_gib(resource)},
                     "network": {"publicNetworkAccess": "Disabled"},
                     "highAvailability": {
@@ -295,7 +319,7 @@ class FlexibleServerController(CloudPostgresController):
                 "PUT",
                 self._server_url(resource.id),
                 body,
-                secrets=(password,),
+                admin_password=password,
             )
             self.notify(f"{resource.id}: Flexible Server created ({plan.tier.name}); allow-listing vector")
             self._arm_and_wait(
@@ -311,6 +335,22 @@ class FlexibleServerController(CloudPostgresController):
                 {"properties": {"charset": "UTF8", "collation": "en_US.utf8"}},
             )
             return self.runtime_binding(resource.id)
+
+    def _store_password(self, id: str, password: SecretStr) -> None:
+        from azure.core.exceptions import ResourceExistsError
+
+        def store() -> None:
+            try:
+                self.vault.set_secret(
+                    secret_name(id), password.get_secret_value(), content_type="text/plain",
+                    tags={"alien-nb-resource": id},
+                )  # fmt: skip
+            except ResourceExistsError:
+                # 409: soft-deleted by an earlier delete of the same name; recover it, then set it.
+                self.vault.begin_recover_deleted_secret(secret_name(id)).wait()
+                self.vault.set_secret(secret_name(id), password.get_secret_value(), content_type="text/plain")
+
+        self.call(f"store the password of {id!r}", store, secrets=(password,))
 
     def ready(self, id: str) -> bool:
         return self.status(id).lifecycle == "running"

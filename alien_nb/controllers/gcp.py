@@ -8,6 +8,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from pydantic import SecretStr
+
 from ..core import CloudSqlBinding, InvalidResource, MissingExtra, Postgres, pick_tier, validate_update
 from ..core._cloud import CloudSettings
 from ._cloud import (
@@ -58,8 +60,9 @@ class CloudSqlController(CloudPostgresController):
         network: str | None = None,
         settings: CloudSettings | None = None,
         notify: Callable[[str], None] | None = None,
+        on_secret: Callable[[SecretStr], None] | None = None,
     ) -> None:
-        super().__init__(settings=settings, notify=notify)
+        super().__init__(settings=settings, notify=notify, on_secret=on_secret)
         self.project = (
             project or self.settings.gcp_project or os.environ.get("ALIEN_NB_GCP_PROJECT")
             or os.environ.get("GOOGLE_CLOUD_PROJECT") or ""
@@ -206,13 +209,14 @@ class CloudSqlController(CloudPostgresController):
             from ..core import CloudCallFailed
 
             reason = "; ".join(f"{e.get('code', 'error')}: {e.get('message', '')}" for e in errors)
-            raise CloudCallFailed(self.backend, action, reason)
+            raise self.failed(action, reason)
 
     def create(self, resource: Postgres) -> CloudSqlBinding:
         plan = self.plan(resource)
         self._require_project()
         if self._instance(resource.id) is not None:
             self.notify(f"{resource.id}: the Cloud SQL instance exists; attaching to it")
+            self._ensure_user_and_database(resource.id)
             return self.runtime_binding(resource.id)
         password = new_password()
         with self.holding(password):
@@ -240,36 +244,50 @@ class CloudSqlController(CloudPostgresController):
             self.notify(
                 f"{resource.id}: Cloud SQL instance created ({plan.tier.name}); adding user and database"
             )
-            action = f"create user {USERNAME!r} on {resource.id!r}"
-            operation = self.call(
-                action,
-                lambda: self._api(
-                    "POST",
-                    f"/instances/{resource.id}/users",
-                    {"name": USERNAME, "password": password.get_secret_value()},
-                ),
-                secrets=(password,),
-            )
-            self._wait(action, operation)
-            action = f"create database {DATABASE!r} on {resource.id!r}"
-            self._wait(
-                action,
-                self.call(
-                    action,
-                    lambda: self._api("POST", f"/instances/{resource.id}/databases", {"name": DATABASE}),
-                ),
-            )
+            self._create_user(resource.id, password)
+            self._create_database(resource.id)
             return self.runtime_binding(resource.id)
+
+    def _create_user(self, id: str, password: SecretStr) -> None:
+        action = f"create user {USERNAME!r} on {id!r}"
+        operation = self.call(
+            action,
+            lambda: self._api(
+                "POST", f"/instances/{id}/users", {"name": USERNAME, "password": password.get_secret_value()}
+            ),
+            secrets=(password,),
+        )
+        self._wait(action, operation)
+
+    def _create_database(self, id: str) -> None:
+        action = f"create database {DATABASE!r} on {id!r}"
+        path = f"/instances/{id}/databases"
+        self._wait(action, self.call(action, lambda: self._api("POST", path, {"name": DATABASE})))
+
+    def _ensure_user_and_database(self, id: str) -> None:
+        """Finish a create that stopped half-way: the user (with a new stored password) and database."""
+        users = self.call(f"list users of {id!r}", lambda: self._api("GET", f"/instances/{id}/users")) or {}
+        if not any(u.get("name") == USERNAME for u in users.get("items", [])):
+            self.notify(f"{id}: user {USERNAME!r} is missing (an earlier create stopped half-way); adding it")
+            password = new_password()
+            with self.holding(password):
+                self._store_password(id, password)
+                self._create_user(id, password)
+        databases = self.call(
+            f"list databases of {id!r}", lambda: self._api("GET", f"/instances/{id}/databases")
+        )
+        if not any(d.get("name") == DATABASE for d in (databases or {}).get("items", [])):
+            self._create_database(id)
 
     def _secret_path(self, id: str) -> str:
         return f"projects/{self._require_project()}/secrets/{secret_id(id)}"
 
-    def _store_password(self, id: str, password: Any) -> None:
+    def _store_password(self, id: str, password: SecretStr) -> None:
         from google.api_core import exceptions as gexc
 
         from ..core._crc32c import crc32c
 
-        client = self.secret_manager
+        client = self.call("connect to Secret Manager", lambda: self.secret_manager)
         parent = f"projects/{self._require_project()}"
 
         def create_secret() -> None:
@@ -301,6 +319,8 @@ class CloudSqlController(CloudPostgresController):
     def status(self, id: str) -> CloudStatus:
         instance = self._instance(id)
         state = None if instance is None else str(instance.get("state", "UNKNOWN"))
+        if state == "RUNNABLE" and (instance or {}).get("settings", {}).get("activationPolicy") == "NEVER":
+            state = "STOPPED"  # a stopped instance still reports RUNNABLE, with activation policy NEVER
         return status_from(state, _LIFECYCLE, f"Cloud SQL instance {id!r}")
 
     def update(self, old: Postgres, new: Postgres) -> None:

@@ -56,8 +56,37 @@ def _install() -> None:
         _installed = True
 
 
+_STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+
+
+class _GuardedFields(dict[str, Any]):
+    """A record's ``__dict__`` that masks (or drops) the ``extra`` fields added after the factory.
+
+    `Logger.makeRecord` calls the record factory first and copies ``extra``
+    into ``record.__dict__`` afterwards; structured loggers (google-cloud's)
+    put whole requests and responses there.
+    """
+
+    def __init__(self, fields: dict[str, Any], guards: list[_Guard], withhold: bool) -> None:
+        super().__init__(fields)
+        self._guards, self._withhold = list(guards), withhold
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if key in _STANDARD:
+            super().__setitem__(key, value)
+        elif not self._withhold:
+            text = masked = str(value)
+            for guard in self._guards:
+                masked = guard.redactor.redact(masked)
+            super().__setitem__(key, value if masked == text else masked)
+
+
 def _scrub(record: logging.LogRecord, guards: list[_Guard]) -> None:
-    if record.levelno < logging.WARNING and _from_client(record.name) and any(g.withhold for g in guards):
+    withhold = (
+        record.levelno < logging.WARNING and _from_client(record.name) and any(g.withhold for g in guards)
+    )
+    record.__dict__ = _GuardedFields(record.__dict__, guards, withhold)
+    if withhold:
         record.msg, record.args = WITHHELD, ()
     else:
         try:

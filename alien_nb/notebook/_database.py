@@ -313,7 +313,12 @@ def _arrow_fetcher(current: Callable[[], PostgresConnection]) -> ArrowFetcher | 
     def connect() -> Any:
         import adbc_driver_postgresql.dbapi as adbc
 
-        return adbc.connect(current().libpq_uri().get_secret_value(), autocommit=True)
+        uri = current().libpq_uri()
+        try:
+            return adbc.connect(uri.get_secret_value(), autocommit=True)
+        except Exception as exc:  # the driver's frames hold the URI: raise a fresh error, unchained
+            reason = f"{type(exc).__name__} from the ADBC driver"
+        raise ConnectionError(reason)
 
     return ArrowFetcher(connect)
 

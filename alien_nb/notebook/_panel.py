@@ -21,7 +21,11 @@ _BACKENDS = [
     ("local (embedded PostgreSQL 18 + pgvector)", "local"),
     ("attach by binding (ALIEN_<NAME>_BINDING)", "env"),
     ("attach external host (password)", "external"),
+    ("plan: AWS Aurora Serverless v2", "aurora"),
+    ("plan: GCP Cloud SQL", "cloud-sql"),
+    ("plan: Azure Flexible Server", "flexible-server"),
 ]
+_CLOUD = ("aurora", "cloud-sql", "flexible-server")
 
 
 def _password_box() -> Any:
@@ -56,6 +60,9 @@ class Panel:
         self.start_button = w.Button(description="Start", button_style="success", icon="play")
         self.attach_button = w.Button(description="Attach", icon="plug")
         self.stop_button = w.Button(description="Stop", button_style="warning", icon="stop")
+        self.plan_button = w.Button(
+            description="Plan", icon="list", tooltip="what the cloud would create; no call"
+        )
         self.progress = w.IntProgress(
             value=0, min=0, max=3, description="", layout=w.Layout(visibility="hidden")
         )
@@ -69,8 +76,11 @@ class Panel:
         self.start_button.on_click(lambda _b: self._run(self._start))
         self.attach_button.on_click(lambda _b: self._run(self._attach))
         self.stop_button.on_click(lambda _b: self._run(self._stop))
+        self.plan_button.on_click(lambda _b: self._run(self._plan))
         self._external = w.VBox([self.host, self.port, self.user, self.password])
-        buttons = w.HBox([self.start_button, self.attach_button, self.stop_button, self.progress])
+        buttons = w.HBox(
+            [self.start_button, self.attach_button, self.stop_button, self.plan_button, self.progress]
+        )
         self.widget = w.VBox([
             w.HTML("<b>alien_nb · Postgres</b>"), self.name, self.backend, self.version, self.storage,
             self.cpu, self.memory, self.tiers, self._external, buttons, self.status, self.details,
@@ -101,11 +111,14 @@ class Panel:
 
     def _layout(self) -> None:
         local = self.backend.value == "local"
+        cloud = self.backend.value in _CLOUD
         self._external.layout.display = "" if self.backend.value == "external" else "none"
         for widget in (self.version, self.storage):
-            widget.disabled = not local
+            widget.disabled = not (local or cloud)
         self.start_button.disabled = not local
-        self.attach_button.disabled = local
+        self.attach_button.disabled = local or cloud
+        self.stop_button.disabled = cloud
+        self.plan_button.layout.display = "" if cloud else "none"
 
     def _show_tiers(self) -> None:
         try:
@@ -191,6 +204,24 @@ class Panel:
             db.connection.execute("SELECT 1")
         self.status.value = f"<b>{name}</b> attached"
         self._show_db(db)
+
+    def _plan(self) -> None:
+        from ..core import Postgres
+
+        name, backend = self.name.value.strip(), self.backend.value
+        spec: dict[str, Any] = {"id": name, "storage": self.storage.value.strip() or "20Gi"}
+        version = self.version.value if self.version.value != "18" else "17"  # clouds offer 15-17
+        spec["version"] = version
+        for key, field in (("cpu", self.cpu), ("memory", self.memory)):
+            if field.value.strip():
+                spec[key] = field.value.strip()
+        plan = self.state.cloud_controller(backend).plan(Postgres.parse(spec))
+        self.details.value = plan._repr_html_()
+        command = f"%alien_postgres start {name} --backend {backend} --version {version}"
+        self.status.value = (
+            f"plan for <b>{html.escape(name)}</b>: nothing was created. To create it (billable): "
+            f"<code>{html.escape(command)}</code>"
+        )
 
     def _stop(self) -> None:
         name = self.name.value.strip()

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from ..core import AlienError, PostgresBinding, Redactor, binding_env_var, parse_binding
-from ..resolver._connection import resolve_inline
 from ._database import Database
 
 Printer = Callable[[str], None]
@@ -76,15 +75,34 @@ class NotebookState:
         from ..controllers import cloud_controller
         from ..resolver import default_settings
 
-        return cloud_controller(backend, region=region, settings=default_settings(), notify=self._print)
+        return cloud_controller(
+            backend,
+            region=region,
+            settings=default_settings(),
+            notify=self._print,
+            on_secret=self.redactor.add,
+        )
 
     def create_cloud(self, resource: Any, backend: str, *, region: str | None = None) -> Database:
         controller = self.cloud_controller(backend, region=region)
         started = time.perf_counter()
         binding = controller.create(resource)
         controller.wait_ready(resource.id, on_wait=lambda message: self._print(f"{resource.id}: {message}"))
-        db = self.attach(resource.id, binding=binding)
+        db = self._register(resource.id, binding, backend=binding.service)
         self._print(f"{resource.id}: {backend} ready in {time.perf_counter() - started:.0f} s ({db.url})")
+        from ..core import ConnectionFailed
+
+        try:
+            with db.connection.cursor() as cur:
+                cur.execute("SELECT 1")
+        except ConnectionFailed as exc:
+            # Managed endpoints are private: unreachable from here is normal, not a failed create.
+            self._print(
+                f"{resource.id}: created, but not reachable from this machine yet ({exc.reason}).\n"
+                f"  Reach {binding.dial_host} from inside its network, or through a tunnel: "
+                f"alien_nb.resolver.set_default_settings(CloudSettings(dial={{{binding.dial_host!r}: "
+                "'127.0.0.1:LOCAL_PORT'}))"
+            )
         return db
 
     def _read_binding(self, name: str, env: str | None, file: str | None) -> PostgresBinding:
@@ -107,12 +125,13 @@ class NotebookState:
         old = self.databases.pop(name, None)
         if old is not None:
             old.close()
-        if binding.inline_password is not None:
-            db = Database(name, resolve_inline(binding), backend=backend, redactor=self.redactor)
-        else:
-            from ..resolver import default_settings, resolver_for
+        from ..resolver import default_settings, resolver_for
 
-            resolver = resolver_for(default_settings())
+        resolver = resolver_for(default_settings())
+        if binding.inline_password is not None:
+            # Through the resolver too, for its settings (dial, ca_roots["external"]).
+            db = Database(name, resolver.resolve(binding, name=name), backend=backend, redactor=self.redactor)
+        else:
             db = Database(
                 name,
                 resolver.resolve(binding, name=name),

@@ -90,7 +90,7 @@ class PostgresConnection:
         try:
             return psycopg.connect(password=self.password.get_secret_value(), **params)
         except psycopg.OperationalError as exc:
-            reason = str(exc).strip().splitlines()[-1].split(" failed: ", 1)[-1]
+            reason = str(exc).strip().splitlines()[-1].rsplit(" failed: ", 1)[-1]
             where = f"{self.host}:{self.port}/{self.database}"
             if self.dial is not None:
                 where += f" (dialled at {self.dial[0]}:{self.dial[1]})"
@@ -110,8 +110,14 @@ def _numeric_address(address: str) -> str:
     try:
         return str(ipaddress.ip_address(address))
     except ValueError:
+        pass
+    try:
         infos = socket.getaddrinfo(address, None, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        reason = f"the dial address {address!r} does not resolve ({exc.strerror or exc})"
+    else:
         return str(infos[0][4][0])
+    raise ConnectionFailed(address, reason, hint="Check CloudSettings.dial / ALIEN_NB_DIAL.")
 
 
 def _hint(reason: str, conn: PostgresConnection) -> str | None:

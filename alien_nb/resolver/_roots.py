@@ -10,6 +10,7 @@ only has to exist).
 from __future__ import annotations
 
 import atexit
+import functools
 import hashlib
 import os
 import shutil
@@ -28,6 +29,7 @@ _lock = threading.Lock()
 _directory: Path | None = None
 
 
+@functools.cache
 def provider_roots_pem(service: str) -> str | None:
     """The shipped PEM bundle for ``service``, or None if it has none."""
     name = PROVIDER_ROOTS.get(service)

@@ -76,12 +76,12 @@ class AwsSecrets:
 
     def read(self, binding: AuroraBinding) -> SecretStr:
         arn = binding.password_secret_arn
-        client = self.client(binding.region)
         from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
         reason: str
         hint: str | None = None
         try:
+            client = self.client(binding.region)  # a wrong AWS_PROFILE fails here
             with guard_logs(withhold_client_chatter=True):
                 answer = client.get_secret_value(SecretId=arn, VersionStage="AWSCURRENT")
         except ClientError as exc:
@@ -112,12 +112,9 @@ def _aws_password(arn: str, answer: dict[str, Any]) -> SecretStr:
             document = json.loads(text)
         except ValueError:
             return password
-        if isinstance(document, dict):
-            inner = document.get("password")
-            if not isinstance(inner, str):
-                raise SecretValueInvalid(arn, "the value is a JSON object without a string `password` key")
-            return _text_password(arn, inner)
-    return password
+        if isinstance(document, dict) and isinstance(document.get("password"), str):
+            return _text_password(arn, document["password"])
+    return password  # the contract's shape: the raw password, whatever it looks like
 
 
 class GcpSecrets:
@@ -184,12 +181,20 @@ class GcpSecrets:
         )
         reason: str
         hint: str | None = None
+        from google.auth import exceptions as auth_exc
+
         try:
             with guard_logs(withhold_client_chatter=True):
                 answer = client.access_secret_version(name=path, retry=retry, timeout=self.settings.timeout)
-        except gexc.RetryError:
-            reason = f"no answer within {self.settings.timeout:g} s (retried)"
-            hint = "Check the network path to Secret Manager, or raise CloudSettings(timeout=...)."
+        except auth_exc.GoogleAuthError as exc:
+            reason = f"Google sign-in failed: {_first_line(str(exc))}"
+            hint = (
+                "Run `gcloud auth application-default login` again, or check GOOGLE_APPLICATION_CREDENTIALS."
+            )
+        except gexc.RetryError as exc:
+            cause = f": last error {_first_line(str(exc.cause))}" if exc.cause is not None else ""
+            reason = f"no answer within {self.settings.timeout:g} s (retried){cause}"
+            hint = "Check the network path and your Google credentials, or raise CloudSettings(timeout=...)."
         except gexc.GoogleAPICallError as exc:
             reason = f"{getattr(exc.code, 'name', exc.code)}: {exc.message}"
             if isinstance(exc, gexc.PermissionDenied):

@@ -288,3 +288,50 @@ def test_flexible_server_failed_create_hides_the_password(
     with pytest.raises(CloudCallFailed) as info:
         controller.create(Postgres(id="leaky-flex2"))
     assert_hidden(canary, shown(info.value, caplog, capsys))
+
+
+def test_recreate_after_delete_restores_soft_deleted_secrets(moto: MotoServer, azure_server: FakeAzure) -> None:
+    controller = aurora(moto)
+    first = controller.create(Postgres(id="again-aurora"))
+    controller.delete("again-aurora")  # the secret is scheduled for deletion, not gone
+    # (moto cannot re-create a deleted cluster id, so the password step of a second create runs alone.)
+    arn = controller._store_password("again-aurora", SecretStr("Second-create-Pw1"))
+    assert arn == first.password_secret_arn
+    value = moto.client("secretsmanager").get_secret_value(SecretId=arn, VersionStage="AWSCURRENT")
+    assert value["SecretString"] == "Second-create-Pw1"
+    flex = flexible(azure_server)
+    flex.create(Postgres(id="again-flex"))
+    flex.delete("again-flex")  # Key Vault soft delete: the name stays taken until purged
+    assert flex.create(Postgres(id="again-flex")).host == "again-flex.postgres.database.azure.com"
+    assert azure_server.secret_value("alien-nb-again-flex-password")
+
+
+def test_cloud_sql_create_finishes_a_half_done_create(gcp_server: FakeGcp) -> None:
+    controller = cloud_sql(gcp_server)
+    gcp_server.fail_next("POST", r"/instances/half-done/users$", 500,
+                         {"error": {"code": 500, "status": "INTERNAL", "message": "backend error"}})  # fmt: skip
+    with pytest.raises(CloudCallFailed, match="backend error"):
+        controller.create(Postgres(id="half-done"))
+    assert "alien" not in gcp_server.users("half-done")
+    controller.create(Postgres(id="half-done"))  # attaches, adds the missing user and database
+    assert "alien" in gcp_server.users("half-done") and "alien" in gcp_server.databases("half-done")
+    password = gcp_server.secret_versions("alien-nb-half-done-password")[-1].decode()
+    assert gcp_server.user_password("half-done", "alien") == password  # the stored one is the real one
+    controller.delete("half-done")
+
+
+def test_interrupted_call_drops_the_request_frames(moto: MotoServer) -> None:
+    controller = aurora(moto)
+    heard: list[SecretStr] = []
+    controller.on_secret = heard.append
+
+    def request_with_body() -> None:
+        body = {"MasterUserPassword": CANARY}  # noqa: F841 (the frame local a Verbose traceback would print)
+        raise KeyboardInterrupt
+
+    with controller.holding(SecretStr(CANARY)), pytest.raises(KeyboardInterrupt) as info:
+        controller.call("create", request_with_body)
+    assert heard == [SecretStr(CANARY)]
+    assert info.value.__suppress_context__ and info.value.__cause__ is None
+    frames = [frame.f_code.co_name for frame, _ in traceback.walk_tb(info.value.__traceback__)]
+    assert "request_with_body" not in frames

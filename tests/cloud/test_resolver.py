@@ -154,13 +154,15 @@ def test_aurora_rotation_json_shape_and_one_client(moto: MotoServer) -> None:
     # The RDS-managed master secret shape is accepted too (an alien_nb decision).
     sm.put_secret_value(SecretId=arn, SecretString=json.dumps({"username": "admin", "password": "P@55w0rd!"}))
     assert resolver.resolve(aurora_binding(arn)).password.get_secret_value() == "P@55w0rd!"
+    # Any other value is the raw password, as the contract says, even if it parses as JSON.
+    sm.put_secret_value(SecretId=arn, SecretString='{"user": "x"}')
+    assert resolver.resolve(aurora_binding(arn)).password.get_secret_value() == '{"user": "x"}'
 
 
 @pytest.mark.parametrize(
     ("value", "reason"),
     [
         ({"SecretBinary": b"\xff\xfe"}, "not UTF-8"),
-        ({"SecretString": json.dumps({"user": "x"})}, "without a string `password`"),
     ],
 )
 def test_aurora_unusable_values(moto: MotoServer, value: dict[str, Any], reason: str) -> None:
@@ -365,3 +367,30 @@ def test_logging_guard_masks_known_secrets() -> None:
     assert "hunter2-canary" not in records[0].getMessage()
     assert "hunter2-canary" not in (records[1].exc_text or "") and records[1].exc_info is None
     assert records[2].getMessage() == "after: hunter2-canary"  # outside the guard nothing changes
+
+
+def test_logging_guard_covers_extra_fields() -> None:
+    from alien_nb.core import Redactor
+    from alien_nb.core._logguard import guard_logs
+
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    mine, client = logging.getLogger("alien-nb-test-extra"), logging.getLogger("google.fake.client")
+    handler = Keep()
+    for logger in (mine, client):
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG)
+    try:
+        with guard_logs(Redactor(["extra-canary-1"])):
+            mine.debug("request", extra={"httpRequest": {"payload": "extra-canary-1"}})
+        with guard_logs(withhold_client_chatter=True):
+            client.debug("response", extra={"response": {"payload": {"data": "unknown-secret"}}})
+    finally:
+        for logger in (mine, client):
+            logger.removeHandler(handler)
+    assert "extra-canary-1" not in str(records[0].httpRequest)  # type: ignore[attr-defined]
+    assert not hasattr(records[1], "response") and "withheld" in records[1].getMessage()

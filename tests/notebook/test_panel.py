@@ -98,3 +98,28 @@ def test_panel_reports_bad_input(ip: Any, recorded: list[str]) -> None:
     panel.password.set_state({"value": "not-the-real-one"})
     panel.attach_button.click()  # no host typed in
     assert "`host` must not be empty" in panel.status.value and "ValidationError" not in panel.status.value
+
+
+def test_panel_shows_a_cloud_plan_without_calling_the_cloud(ip: Any, recorded: list[str]) -> None:
+    from alien_nb.notebook._panel import Panel
+
+    panel = Panel(ip.find_line_magic("alien_postgres").__self__.state)
+    panel.name.value = "plan-me"
+    panel.backend.value = "aurora"
+    assert panel.start_button.disabled and panel.plan_button.layout.display == ""
+    panel.cpu.value, panel.memory.value = "", "16Gi"
+    # Nothing is reachable: an endpoint on a closed port would fail any call the plan made.
+    from alien_nb import CloudSettings
+    from alien_nb.resolver import set_default_settings
+
+    set_default_settings(CloudSettings(aws_endpoint_url="http://127.0.0.1:9"))
+    try:
+        panel.plan_button.click()
+    finally:
+        set_default_settings(None)
+    assert "0-8 ACU" in panel.details.value and "nothing was created" in panel.status.value
+    assert "--backend aurora" in panel.status.value
+    panel.backend.value = "flexible-server"
+    panel.memory.value = "1Ti"
+    panel.plan_button.click()
+    assert "largest" in panel.status.value  # no tier fits: a clear error in the status line
