@@ -89,7 +89,9 @@ def group_name(gid: int) -> str:
         return str(gid)
 
 
-def make_traversable(path: Path, account: ServerAccount, notify: Callable[[str], None]) -> None:
+def make_traversable(
+    path: Path, account: ServerAccount, notify: Callable[[str], None], *, purpose: str = "its data directory"
+) -> None:
     """Let ``account`` reach ``path``: add search (x, not read) permission where it lacks it.
 
     Only for folders above alien_nb's home that the account cannot pass,
@@ -109,5 +111,5 @@ def make_traversable(path: Path, account: ServerAccount, notify: Callable[[str],
             os.chmod(folder, stat.S_IMODE(st.st_mode) | stat.S_IXOTH)
             notify(
                 f"alien_nb: gave others search-only permission (o+x, no listing) on {folder} "
-                f"so the server account {account.name!r} can reach its data directory."
+                f"so the server account {account.name!r} can reach {purpose}."
             )

@@ -218,6 +218,10 @@ class LocalPostgresManager:
         _remove_leftovers(paths.root)
         metadata = self._load_or_create_metadata(paths, version)
         install = find_installation(metadata.version)
+        # A Python environment in a private folder (a root venv under /root or /tmp/...) holds the binaries.
+        make_traversable(
+            install.bindir, self._server_account(), self._notify, purpose="the PostgreSQL programs"
+        )
         state = read_state(paths.state)
         if not self._running_server(paths, metadata):
             progress("init")

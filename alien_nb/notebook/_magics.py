@@ -29,7 +29,8 @@ def identifier_for(name: str) -> str:
 
 
 def _parser(prog: str, description: str) -> MagicArgumentParser:
-    return MagicArgumentParser(prog=f"%alien_postgres {prog}", description=description, add_help=False)
+    # IPython prefixes usage lines with "%" itself.
+    return MagicArgumentParser(prog=f"alien_postgres {prog}", description=description, add_help=False)
 
 
 def _start_parser() -> MagicArgumentParser:
@@ -96,7 +97,7 @@ def _audit_parser() -> MagicArgumentParser:
 
 def _cell_parser() -> MagicArgumentParser:
     p = MagicArgumentParser(
-        prog="%%alien_postgres",
+        prog="%alien_postgres",
         add_help=False,
         description="Run the cell as SQL; rows come back as a pandas DataFrame.",
     )

@@ -85,6 +85,8 @@ class Panel:
             w.HTML("<b>alien_nb · Postgres</b>"), self.name, self.backend, self.version, self.storage,
             self.cpu, self.memory, self.tiers, self._external, buttons, self.status, self.details,
         ])  # fmt: skip
+        self.widget.add_class("alien-nb-panel")  # stable hooks for styling and browser tests
+        self.status.add_class("alien-nb-status")
         self._layout()
         self._show_tiers()
         self._show_status()

@@ -178,7 +178,7 @@ def api_page(page: str) -> str:
     if shown_elsewhere:
         links = ", ".join(f"[`{n}`][alien_nb.{n}]" for n in shown_elsewhere)
         lines += [
-            f"Also exported here, and documented with the top-level [`alien_nb`](alien_nb.md) names: {links}.",
+            f"Also exported here, and documented with the [`alien_nb`](alien_nb.md) names: {links}.",
             "",
         ]
     lines += [

@@ -309,19 +309,14 @@ def test_panel_in_jupyterlab_keeps_password_out_of_saved_notebook(
         assert outcome == "ok", f"running the tutorial failed ({outcome}):\n{_errors(page)}\n{lab.log_tail()}"
 
         # The first panel output: the cell `panel = %alien_postgres panel`.
-        panel = (
-            page.locator(".jp-OutputArea-output", has=page.locator(".widget-vbox"))
-            .filter(has_text="alien_nb · Postgres")
-            .first
-        )
+        panel = page.locator(".jp-OutputArea-output .alien-nb-panel").first
         expect(panel).to_be_visible()
 
         def field(kind: str, label: str) -> Any:
             labelled = page.locator("label.widget-label", has_text=re.compile(rf"^\s*{label}\s*$"))
             return panel.locator(f".widget-{kind}", has=labelled).first
 
-        # The status line: the HTML widget right after the row of buttons.
-        status = panel.locator(".widget-hbox + .widget-html").first
+        status = panel.locator(".alien-nb-status").first
         backend = field("dropdown", "backend").locator("select")
 
         # The tutorial leaves the panel on the external backend: back to local, where Start is enabled.

@@ -290,7 +290,9 @@ def test_flexible_server_failed_create_hides_the_password(
     assert_hidden(canary, shown(info.value, caplog, capsys))
 
 
-def test_recreate_after_delete_restores_soft_deleted_secrets(moto: MotoServer, azure_server: FakeAzure) -> None:
+def test_recreate_after_delete_restores_soft_deleted_secrets(
+    moto: MotoServer, azure_server: FakeAzure
+) -> None:
     controller = aurora(moto)
     first = controller.create(Postgres(id="again-aurora"))
     controller.delete("again-aurora")  # the secret is scheduled for deletion, not gone

@@ -23,7 +23,10 @@ TUTORIALS = [
 ]
 
 pytestmark = pytest.mark.skipif(
-    any(importlib.util.find_spec(m) is None for m in ("mkdocs", "material", "mkdocs_jupyter", "mkdocstrings")),
+    any(
+        importlib.util.find_spec(module) is None
+        for module in ("mkdocs", "material", "mkdocs_jupyter", "mkdocstrings", "mkdocstrings_handlers.python")
+    ),
     reason="the docs toolchain is not installed: pip install mkdocs mkdocs-material mkdocs-jupyter "
     "'mkdocstrings[python]'",
 )
@@ -79,7 +82,14 @@ def test_home_page_has_the_quick_start(site: Path) -> None:
 
 def test_magics_reference_is_generated_from_the_parsers(site: Path) -> None:
     html = plain(text(site, "reference/magics"))
-    for needle in ("--backend", "--plan", "--binding-env", "%%alien_postgres", "--autocommit", "display_limit"):
+    for needle in (
+        "--backend",
+        "--plan",
+        "--binding-env",
+        "%%alien_postgres",
+        "--autocommit",
+        "display_limit",
+    ):
         assert needle in html, needle
     assert "%%alien_postgres start" not in html, "line-magic usage shown with the cell prefix"
 
