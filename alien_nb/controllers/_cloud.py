@@ -136,6 +136,20 @@ def check_identifier(backend: str, value: str, max_length: int) -> str:
     return value
 
 
+#: PostgreSQL majors the managed services offer (the contract, section 1).
+CLOUD_MAJORS = ("15", "16", "17")
+
+
+def check_resource(backend: str, product: str, resource: Postgres, max_id_length: int) -> None:
+    """Refuse, before any call, a name or version the provider would refuse."""
+    check_identifier(backend, resource.id, max_id_length)
+    if resource.version not in CLOUD_MAJORS:
+        raise InvalidResource(
+            f"{product} PostgreSQL version {resource.version!r} is not offered here",
+            hint=f"Use one of {', '.join(CLOUD_MAJORS)}.",
+        )
+
+
 def storage_gib(resource: Postgres) -> int:
     """Storage in whole GiB, rounded up (providers size disks in GiB)."""
     return max(1, -(-parse_size(resource.storage) // 1024**3))

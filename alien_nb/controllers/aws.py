@@ -17,13 +17,12 @@ from ._cloud import (
     CloudPostgresController,
     CloudStatus,
     Plan,
-    check_identifier,
+    check_resource,
     describe_storage,
     new_password,
     status_from,
 )
 
-CLOUD_MAJORS = ("15", "16", "17")
 ENGINE = "aurora-postgresql"
 
 _LIFECYCLE = {
@@ -127,12 +126,7 @@ class AuroraController(CloudPostgresController):
     # -- plan -------------------------------------------------------------------
 
     def plan(self, resource: Postgres) -> Plan:
-        check_identifier(self.backend, resource.id, 63)
-        if resource.version not in CLOUD_MAJORS:
-            raise InvalidResource(
-                f"Aurora PostgreSQL version {resource.version!r} is not offered here",
-                hint=f"Use one of {', '.join(CLOUD_MAJORS)}.",
-            )
+        check_resource(self.backend, "Aurora", resource, 63)
         tier = pick_tier("aurora", resource.cpu_cores, resource.memory_bytes)
         return Plan(
             backend=self.backend,

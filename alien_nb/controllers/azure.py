@@ -27,7 +27,7 @@ from ._cloud import (
     CloudPostgresController,
     CloudStatus,
     Plan,
-    check_identifier,
+    check_resource,
     describe_storage,
     new_password,
     status_from,
@@ -35,7 +35,6 @@ from ._cloud import (
 )
 from ._http import ApiError, json_request
 
-CLOUD_MAJORS = ("15", "16", "17")
 ARM = "https://management.azure.com"
 API_VERSION = "2024-08-01"
 ARM_SCOPE = "https://management.azure.com/.default"
@@ -246,12 +245,7 @@ class FlexibleServerController(CloudPostgresController):
     # -- plan -------------------------------------------------------------------
 
     def plan(self, resource: Postgres) -> Plan:
-        check_identifier(self.backend, resource.id, 63)
-        if resource.version not in CLOUD_MAJORS:
-            raise InvalidResource(
-                f"Azure Flexible Server PostgreSQL version {resource.version!r} is not offered here",
-                hint=f"Use one of {', '.join(CLOUD_MAJORS)}.",
-            )
+        check_resource(self.backend, "Azure Flexible Server", resource, 63)
         tier = pick_tier(
             self.backend,
             resource.cpu_cores,

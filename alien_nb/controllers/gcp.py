@@ -18,7 +18,7 @@ from ._cloud import (
     CloudPostgresController,
     CloudStatus,
     Plan,
-    check_identifier,
+    check_resource,
     describe_storage,
     new_password,
     status_from,
@@ -26,7 +26,6 @@ from ._cloud import (
 )
 from ._http import ApiError, json_request
 
-CLOUD_MAJORS = ("15", "16", "17")
 SQL_ADMIN = "https://sqladmin.googleapis.com"
 SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 
@@ -153,12 +152,7 @@ class CloudSqlController(CloudPostgresController):
     # -- plan -------------------------------------------------------------------
 
     def plan(self, resource: Postgres) -> Plan:
-        check_identifier(self.backend, resource.id, 84)
-        if resource.version not in CLOUD_MAJORS:
-            raise InvalidResource(
-                f"Cloud SQL PostgreSQL version {resource.version!r} is not offered here",
-                hint=f"Use one of {', '.join(CLOUD_MAJORS)}.",
-            )
+        check_resource(self.backend, "Cloud SQL", resource, 84)
         tier = pick_tier(self.backend, resource.cpu_cores, resource.memory_bytes)
         return Plan(
             backend=self.backend,

@@ -150,6 +150,17 @@ def resolve_inline(binding: PostgresBinding) -> PostgresConnection:
     password = binding.inline_password
     if password is None:
         raise TypeError(f"{binding.service} bindings keep their password in a secret store")
+    return connection_for(binding, password)
+
+
+def connection_for(
+    binding: PostgresBinding,
+    password: SecretStr,
+    *,
+    ca_roots: tuple[str, ...] = (),
+    dial: tuple[str, int] | None = None,
+) -> PostgresConnection:
+    """The connection details of ``binding`` with its password in hand."""
     return PostgresConnection(
         binding=binding,
         host=binding.dial_host,
@@ -158,4 +169,6 @@ def resolve_inline(binding: PostgresBinding) -> PostgresConnection:
         username=binding.username,
         password=password,
         sslmode=binding.sslmode,
+        ca_roots=ca_roots,
+        dial=dial,
     )

@@ -18,7 +18,7 @@ from ..core import (
     parse_binding,
 )
 from ..core._cloud import CloudSettings
-from ._connection import PostgresConnection
+from ._connection import PostgresConnection, connection_for
 from ._roots import provider_roots_pem
 from ._secrets import AwsSecrets, AzureSecrets, GcpSecrets
 
@@ -46,16 +46,8 @@ class Resolver:
         """Resolve ``binding`` (object, JSON text or mapping) to connection details."""
         binding = parse_binding(binding, name=name)
         password, roots = self._password_and_roots(binding)
-        return PostgresConnection(
-            binding=binding,
-            host=binding.dial_host,
-            port=binding.port,
-            database=binding.database,
-            username=binding.username,
-            password=password,
-            sslmode=binding.sslmode,
-            ca_roots=roots,
-            dial=self.settings.dial_target(binding.dial_host),
+        return connection_for(
+            binding, password, ca_roots=roots, dial=self.settings.dial_target(binding.dial_host)
         )
 
     def connection(self, name: str, *, environ: Mapping[str, str] | None = None) -> PostgresConnection:

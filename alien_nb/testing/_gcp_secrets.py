@@ -9,7 +9,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._crc32c import crc32c
+from ..core._crc32c import crc32c
 from ._http import ApiError, Reply, Request, Route, rfc3339_now
 
 _PARENT = r"/v1/projects/(?P<project>[^/:]+)(?:/locations/(?P<location>[^/:]+))?"

@@ -14,13 +14,15 @@ the tutorial runs top to bottom (the browser test in the suite clicks them for r
 ("md", "Type a name and press **Start**: a local PostgreSQL with pgvector starts, and the status line says where it runs."),
 ("code", """panel.name.value = "panel-demo"
 panel.start_button.click()""", "nbval-ignore-output"),
-("code", "print(panel.status.value)"),
+("code", """from IPython.display import HTML
+
+HTML(panel.status.value)"""),
 ("md", """**Plan** shows what a cloud backend would create (tier, capacity, storage, network, cost class) and
 calls no cloud API. Creating it is a deliberate, separate step: `%alien_postgres start NAME --backend ...`."""),
 ("code", """panel.backend.value = "cloud-sql"
 panel.cpu.value, panel.memory.value = "2", "8Gi"
 panel.plan_button.click()
-print(panel.status.value)"""),
+HTML(panel.details.value + panel.status.value)"""),
 ("md", """## The password box
 
 For an external host the panel has a password box. Its value is read the moment it arrives from the
@@ -30,7 +32,7 @@ value exactly as the browser does when you type:"""),
 ("code", """panel.backend.value = "external"
 panel.password.set_state({"value": "typed-in-the-browser"})
 print(repr(panel.password.value))
-print(panel.status.value)"""),
+HTML(panel.status.value)"""),
 ("md", "The synced state of every widget in the panel, which is what a saved notebook stores, does not contain it:"),
 ("code", """import json
 

@@ -30,7 +30,10 @@ def build(stem: str) -> Path:
         if tags:
             cell.metadata["tags"] = list(tags)
         nb.cells.append(cell)
-    os.environ.setdefault("ALIEN_NB_HOME", tempfile.mkdtemp(prefix="alien-nb-build-"))
+    if "ALIEN_NB_HOME" not in os.environ:
+        home = tempfile.mkdtemp(prefix="alien-nb-build-")
+        os.chmod(home, 0o755)  # as root the server account passes through without a notice in the outputs
+        os.environ["ALIEN_NB_HOME"] = home
     target = HERE.parent / f"{stem}.ipynb"
     NotebookClient(nb, timeout=600, resources={"metadata": {"path": str(HERE.parent)}}).execute()
     for index, cell in enumerate(nb.cells):
