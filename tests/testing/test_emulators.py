@@ -15,8 +15,8 @@ import pytest
 import requests
 from cryptography import x509
 
+from alien_nb.core._crc32c import crc32c
 from alien_nb.testing import FakeAzure, FakeGcp, MotoServer, StubCredential, TestCertificateAuthority
-from alien_nb.testing._crc32c import crc32c
 
 CANARY = "Canary-pw-7f3a!Q9"
 
