@@ -45,7 +45,6 @@ EF_SEARCH = (10, 20, 40, 100)
 HNSW_M, HNSW_EF_CONSTRUCTION = 4, 16
 QUERIES_PER_DIGIT = 10  # 100 held-out query images, 10 of each digit
 SEED = 0
-TUTORIALS = "https://github.com/alien-nb/alien-nb/tree/main/notebooks"
 
 
 # -- the data set ---------------------------------------------------------------------------------
@@ -216,7 +215,11 @@ class DemoResult:
     def _next_lines(self) -> list[str]:
         name = self.database
         rows = [
-            ("tutorials", "notebooks/01-quickstart.ipynb, notebooks/02-embeddings.ipynb", TUTORIALS),
+            ("tutorials", "notebooks/01-quickstart.ipynb", "SQL cells, parameters, a worker"),
+            ("", "notebooks/02-embeddings.ipynb", "load, index, search, recall sweep"),
+            ("", "notebooks/03-cloud-attach.ipynb", "Aurora, Cloud SQL, Azure, offline"),
+            ("", "notebooks/04-panel.ipynb", "the widget panel"),
+            ("", "notebooks/05-secrets.ipynb", "what is never shown, and the audit"),
             ("in Jupyter", "%load_ext alien_nb", ""),
             ("", "%alien_postgres start vec-db", "then vec_db.vector.load / search / sweep"),
             ("in a shell", "alien-nb status", "every local database"),
