@@ -32,7 +32,9 @@ class CloudSettings:
     """How alien_nb reaches AWS, GCP and Azure.
 
     ``timeout`` bounds one secret read or one API call, retries included
-    (the GCP client would otherwise retry for about a minute). Credentials
+    (the GCP client would otherwise retry for about a minute). ``retries``
+    is the number of extra attempts for AWS and Azure; for GCP, 0 turns
+    retrying off and anything else retries with backoff within ``timeout``. Credentials
     left as None come from each SDK's default chain (boto3's, google.auth's,
     azure-identity's `DefaultAzureCredential`).
 

@@ -113,3 +113,40 @@ def test_worker_gets_a_password_free_cloud_binding(ip: Any, azure_server: FakeAz
 
     env = WorkerEnv.for_binding("w", parse_binding(binding))
     assert json.loads(env["ALIEN_W_BINDING"]) == binding  # locators only: the worker reads the vault itself
+
+
+def test_created_but_unreachable_still_binds_a_handle(
+    ip: Any,  # noqa: F811
+    azure_server: FakeAzure,
+    default_settings: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import socket
+
+    with socket.socket() as s:  # a loopback port nobody listens on: the private endpoint, unreachable
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    host = "nb-unreach.postgres.database.azure.com"
+    monkeypatch.setenv("AZURE_SUBSCRIPTION_ID", azure_server.subscription)
+    monkeypatch.setenv("ALIEN_NB_AZURE_RESOURCE_GROUP", "rg-nb")
+    monkeypatch.setenv("ALIEN_NB_KEY_VAULT_URL", "https://alien-vault.vault.azure.net")
+    default_settings(key_vault_endpoint=azure_server.url, azure_arm_endpoint=azure_server.url,
+                     azure_credential=StubCredential(), azure_ca_bundle=str(azure_server.ca_path),
+                     dial={host: f"127.0.0.1:{closed}"})  # fmt: skip
+    state = ip.find_line_magic("alien_postgres").__self__.state
+    from alien_nb.controllers import FlexibleServerController
+
+    FlexibleServerController.poll_interval = 0.01
+    try:
+        db = ip.run_line_magic(
+            "alien_postgres", "start nb-unreach --backend flexible-server --region westeurope"
+        )
+    finally:
+        FlexibleServerController.poll_interval = 10.0
+    assert ip.user_ns["nb_unreach"] is db and db.backend == "flexible-server"
+    out = capsys.readouterr().out
+    assert "not reachable from this machine yet" in out and "dial" in out
+    password = azure_server.secret_value("alien-nb-nb-unreach-password")
+    assert password and password not in out
+    assert state.redactor.contains_secret(password)  # the generated password is masked in any output
