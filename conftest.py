@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -12,10 +13,11 @@ _HOME: Path | None = None
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Always a private home, even when the developer exports ALIEN_NB_HOME: the tutorials drop and
+    # rewrite tables in databases named like the ones a reader makes.
     global _HOME
-    if "ALIEN_NB_HOME" not in os.environ:
-        _HOME = Path(tempfile.mkdtemp(prefix="alien-nb-tests-"))
-        os.environ["ALIEN_NB_HOME"] = str(_HOME / "home")
+    _HOME = Path(tempfile.mkdtemp(prefix="alien-nb-tests-"))
+    os.environ["ALIEN_NB_HOME"] = str(_HOME / "home")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -29,3 +31,4 @@ def pytest_unconfigure(config: pytest.Config) -> None:
             manager.stop(status.name)
         except Exception:
             pass
+    shutil.rmtree(_HOME, ignore_errors=True)

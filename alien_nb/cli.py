@@ -263,7 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("command", nargs=argparse.REMAINDER, help="-- then the command and its arguments")
     p = add("logs", cmd_logs, "the end of the server log", json_flag=False)
     p.add_argument("--lines", type=int, default=50, help="how many lines (default 50)")
-    p = add("demo", cmd_demo, "load 1,797 handwritten digits into local database alien-demo, "
+    p = add("demo", cmd_demo, "load bundled handwritten digits into local database alien-demo, "
             "index, search and measure recall", name_arg=None)  # fmt: skip
     p.add_argument("--keep", action="store_true", help="leave alien-demo running and its table in place")
     return parser

@@ -190,8 +190,8 @@ class AlienPostgresMagics(Magics):
     @line_cell_magic
     def alien_postgres(self, line: str, cell: str | None = None) -> Any:
         try:
-            # Most lines are plain words; shlex only where quoting may matter.
-            argv = shlex.split(line) if any(c in line for c in "'\"\\") else line.split()
+            # Most lines are plain words; shlex where quoting or a trailing `# comment` may matter.
+            argv = shlex.split(line, comments=True) if any(c in line for c in "'\"\\#") else line.split()
         except ValueError as exc:
             raise UsageError(f"cannot read the arguments: {exc}") from None
         if cell is not None:

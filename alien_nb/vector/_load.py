@@ -152,6 +152,7 @@ def load(
     ids: Sequence[int] | np.ndarray | None = None,
     columns: pd.DataFrame | Mapping[str, Sequence[Any]] | None = None,
     create: bool = True,
+    replace: bool = False,
     unlogged: bool = False,
     dtype: str = "vector",
     embedding_column: str = "embedding",
@@ -165,7 +166,9 @@ def load(
     ``ids`` default to 0..N-1 (after the largest existing id when appending);
     ``columns`` adds metadata columns. Everything is validated before a
     single row is sent; the rows then go in one binary COPY, built from numpy
-    buffers. ``unlogged=True`` makes an UNLOGGED table: faster to fill, but
+    buffers. ``replace=True`` drops ``table`` first (in the same
+    transaction), so re-running a cell loads the same rows instead of
+    appending them again. ``unlogged=True`` makes an UNLOGGED table: faster to fill, but
     emptied after a server crash, so only for throwaway experiments.
     ``dtype="halfvec"`` stores half-precision vectors.
 
@@ -214,6 +217,8 @@ def load(
     forget_columns(conn, table)
     started = time.perf_counter()
     with conn.transaction():
+        if replace:
+            conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(split_name(table)))
         created = _prepare_table(conn, table, dim, dtype, meta, create, unlogged, id_column, embedding_column)
         if ids is None:
             start = 0 if created else _next_id(conn, table, id_column)

@@ -38,6 +38,7 @@ proxy = TlsPostgresProxy(backend, ca.issue(AURORA_HOST, CLOUD_SQL_IP, AZURE_HOST
 ("md", "## The three secret stores, emulated, each holding the password"),
 ("code", """import os
 
+environ_before = dict(os.environ)  # restored at the end
 moto = MotoServer().start()  # AWS (Secrets Manager, RDS) in moto's server mode
 os.environ.update(moto.environ())  # dummy credentials and AWS_ENDPOINT_URL for boto3
 gcp = FakeGcp(server_ca_pem=ca.cert_pem).start()  # GCP Secret Manager + Cloud SQL Admin
@@ -132,6 +133,8 @@ Clean up: the emulators, the proxy, and the stand-in server."""),
 ("code", """for db in (shop_aurora, shop_cloudsql, shop_azure):
     db.close()
 set_default_settings(None)
+os.environ.clear()
+os.environ.update(environ_before)  # no dummy AWS credentials or bindings left in this kernel
 proxy.stop()
 azure.stop()
 gcp.stop()

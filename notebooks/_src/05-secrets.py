@@ -42,9 +42,13 @@ tracebacks, cell and notebook metadata, saved widget state, and base64 payloads.
 
 Here is a notebook someone saved after a few careless cells:"""),
 ("code", """import base64
+import tempfile
+from pathlib import Path
 
 import nbformat
 
+scratch = tempfile.TemporaryDirectory()  # the planted files never sit beside your notebooks
+careless_path = Path(scratch.name) / "careless.ipynb"
 careless = nbformat.v4.new_notebook()
 careless.cells = [
     nbformat.v4.new_code_cell(
@@ -57,19 +61,25 @@ careless.cells = [
         outputs=[nbformat.v4.new_output("display_data", {"image/png": base64.b64encode(b"PNG..." + password.encode()).decode()})],
     ),
 ]
-nbformat.write(careless, "careless.ipynb")"""),
-("code", "%alien_postgres audit careless.ipynb"),
+nbformat.write(careless, careless_path)"""),
+("code", """report = %alien_postgres audit $careless_path
+report""", "nbval-ignore-output"),
+("md", "The report lists each place (the file path above is a temporary one); as data:"),
+("code", """print(report.clean)
+for finding in report.findings:
+    print(finding)"""),
 ("md", "And this notebook's own cells, written the alien_nb way, as a saved file (`%alien_postgres audit` with no argument audits the current notebook when the kernel knows its path):"),
 ("code", """clean = nbformat.v4.new_notebook()
 clean.cells = [nbformat.v4.new_code_cell("db.url", outputs=[nbformat.v4.new_output("execute_result", {"text/plain": repr(db.url)})])]
-nbformat.write(clean, "clean.ipynb")"""),
-("code", "%alien_postgres audit clean.ipynb"),
-("md", """In CI, run the audit on your tutorials after executing them; it fails loudly where a password got in.
+clean_path = Path(scratch.name) / "clean.ipynb"
+nbformat.write(clean, clean_path)"""),
+("code", """report = %alien_postgres audit $clean_path
+report.clean"""),
+("md", """In CI, audit your executed notebooks in a cell and fail the run when the report is not clean:
+`report = %alien_postgres audit executed.ipynb`, then `assert report.clean, report` (the report lists
+where, never the secret).
 
 Clean up:"""),
-("code", """import os
-
-for name in ("careless.ipynb", "clean.ipynb"):
-    os.remove(name)"""),
+("code", "scratch.cleanup()"),
 ("code", "%alien_postgres stop secrets-demo"),
 ]

@@ -49,6 +49,11 @@ def test_load_numpy_and_read_back(conn: psycopg.Connection[Any], fresh: str) -> 
     assert ids.max() == 3009 and len(back) == 3010
     value = conn.execute(f'SELECT embedding FROM "{fresh}" WHERE id = 5').fetchone()[0]  # type: ignore[index]
     assert isinstance(value, np.ndarray) and value.dtype == np.float32 and np.array_equal(value, x[5])
+    # replace=True: re-running the cell loads the same rows, not a second copy (even another dimension)
+    again = vector.load(conn, fresh, x[:100, :8], replace=True)
+    assert again.created and again.rows == 100
+    ids, back = vector.read_embeddings(conn, fresh)
+    assert np.array_equal(ids, np.arange(100)) and back.shape == (100, 8)
 
 
 def test_load_dataframe_with_metadata_and_lists(conn: psycopg.Connection[Any], fresh: str) -> None:
