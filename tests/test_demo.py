@@ -83,7 +83,8 @@ def test_demo_creates_measures_and_stops(home: Path, capsys: pytest.CaptureFixtu
     for hint in ("%load_ext alien_nb", "%alien_postgres start vec-db", "alien-nb status",
                  "alien-nb delete alien-demo", "notebooks/02-embeddings.ipynb"):  # fmt: skip
         assert hint in out
-    assert re.search(r"Done in \d+\.\d s\.", out)
+    done = re.search(r"Done in (\d+\.\d) s\.", out)
+    assert done is not None and float(done.group(1)) < 60  # the budget: under a minute on 2 cores
 
     manager = manager_for(home)
     status = manager.status("alien-demo")
@@ -91,6 +92,14 @@ def test_demo_creates_measures_and_stops(home: Path, capsys: pytest.CaptureFixtu
     assert [s.name for s in manager.list()] == ["alien-demo"]
     manager.start("alien-demo")
     assert "alien_demo_digits" not in tables(manager, "alien-demo")
+
+    # It exists but is stopped: the demo starts it, and stops it again afterwards.
+    manager.stop("alien-demo")
+    assert main(["--home", str(home), "demo"]) == 0
+    again = capsys.readouterr().out
+    assert "stopped database alien-demo (it was not running before" in again
+    assert "alien-nb delete alien-demo" not in again  # this run did not create it
+    assert manager.status("alien-demo").lifecycle == "stopped"
 
 
 def test_running_database_stays_running_and_keep_keeps_the_table(home: Path) -> None:
@@ -152,6 +161,14 @@ def test_failure_midway_cleans_up_and_says_what_failed(
     assert manager.status("alien-demo").lifecycle == "stopped"  # created by the run, so stopped again
     manager.start("alien-demo")
     assert "alien_demo_digits" not in tables(manager, "alien-demo")
+
+    # It exists but is stopped: the demo starts it, and stops it again afterwards.
+    manager.stop("alien-demo")
+    assert main(["--home", str(home), "demo"]) == 0
+    again = capsys.readouterr().out
+    assert "stopped database alien-demo (it was not running before" in again
+    assert "alien-nb delete alien-demo" not in again  # this run did not create it
+    assert manager.status("alien-demo").lifecycle == "stopped"
 
 
 def test_missing_data_set_is_a_clear_error_before_any_server_starts(
