@@ -20,6 +20,7 @@ from ..core import CloudCallFailed, InvalidResource, Postgres, Redactor, Tier, f
 from ..core._cloud import CloudSettings
 from ..core._logguard import guard_logs
 from ._base import PostgresController
+from ._http import ApiError
 
 T = TypeVar("T")
 
@@ -219,7 +220,17 @@ class CloudPostgresController(PostgresController):
         return CloudCallFailed(self.backend, action, self.redactor().redact(reason), hint=hint)
 
     def describe_error(self, exc: Exception) -> str:
+        """The provider's own words for a failed call (masked by `call` afterwards)."""
+        if isinstance(exc, ApiError):
+            return str(exc)
+        return self.describe_sdk_error(exc)
+
+    def describe_sdk_error(self, exc: Exception) -> str:
+        """An SDK exception in a line; each controller knows its SDK's error shapes."""
         return f"{type(exc).__name__}: {exc}"
+
+    def ready(self, id: str) -> bool:
+        return self.status(id).lifecycle == "running"
 
     def error_hint(self, exc: Exception) -> str | None:
         return None

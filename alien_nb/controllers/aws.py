@@ -109,12 +109,12 @@ class AuroraController(CloudPostgresController):
     def secretsmanager(self) -> Any:
         return self._client("secretsmanager")
 
-    def describe_error(self, exc: Exception) -> str:
+    def describe_sdk_error(self, exc: Exception) -> str:
         response = getattr(exc, "response", None)
         if isinstance(response, dict) and "Error" in response:
             error = response["Error"]
             return f"{error.get('Code', 'error')}: {error.get('Message', '')}"
-        return super().describe_error(exc)
+        return super().describe_sdk_error(exc)
 
     def error_hint(self, exc: Exception) -> str | None:
         if type(exc).__name__ == "NoCredentialsError":
@@ -252,12 +252,7 @@ class AuroraController(CloudPostgresController):
             return None
         except Exception as exc:
             reason = self.describe_error(exc)
-        raise self._failed(f"look up the password secret of {id!r}", reason)
-
-    def _failed(self, action: str, reason: str) -> Exception:
-        from ..core import CloudCallFailed
-
-        return CloudCallFailed(self.backend, action, reason)
+        raise self.failed(f"look up the password secret of {id!r}", reason)
 
     def _describe_cluster(self, id: str) -> dict[str, Any] | None:
         rds = self.rds
@@ -267,10 +262,7 @@ class AuroraController(CloudPostgresController):
             return None
         except Exception as exc:
             reason = self.describe_error(exc)
-        raise self._failed(f"describe Aurora cluster {id!r}", reason)
-
-    def ready(self, id: str) -> bool:
-        return self.status(id).lifecycle == "running"
+        raise self.failed(f"describe Aurora cluster {id!r}", reason)
 
     def status(self, id: str) -> CloudStatus:
         cluster = self._describe_cluster(id)
@@ -300,7 +292,7 @@ class AuroraController(CloudPostgresController):
             return None
         except Exception as exc:
             reason = self.describe_error(exc)
-        raise self._failed(f"describe instance {instance!r}", reason)
+        raise self.failed(f"describe instance {instance!r}", reason)
 
     def update(self, old: Postgres, new: Postgres) -> None:
         validate_update(old, new)
@@ -365,12 +357,12 @@ class AuroraController(CloudPostgresController):
     def runtime_binding(self, id: str) -> AuroraBinding:
         cluster = self._describe_cluster(id)
         if cluster is None:
-            raise self._failed(f"find Aurora cluster {id!r}", "it does not exist")
+            raise self.failed(f"find Aurora cluster {id!r}", "it does not exist")
         arn = self._secret_arn(id)
         if arn is None:
             managed = cluster.get("MasterUserSecret", {}).get("SecretArn")
             if not managed:
-                raise self._failed(f"find the password of {id!r}", f"no secret {secret_name(id)} exists")
+                raise self.failed(f"find the password of {id!r}", f"no secret {secret_name(id)} exists")
             arn = managed  # an RDS-managed master secret ({"username", "password"} JSON)
         return AuroraBinding(
             cluster_endpoint=str(cluster["Endpoint"]),

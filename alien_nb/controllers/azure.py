@@ -227,13 +227,11 @@ class FlexibleServerController(CloudPostgresController):
                 wait = self.poll_interval
             time.sleep(min(max(wait, self.poll_interval), 60.0))
 
-    def describe_error(self, exc: Exception) -> str:
-        if isinstance(exc, ApiError):
-            return str(exc)
+    def describe_sdk_error(self, exc: Exception) -> str:
         message = getattr(exc, "message", None)
         if message:  # azure.core errors
             return f"{type(exc).__name__}: {str(message).strip().splitlines()[0]}"
-        return super().describe_error(exc)
+        return super().describe_sdk_error(exc)
 
     def error_hint(self, exc: Exception) -> str | None:
         if type(exc).__name__ in ("ClientAuthenticationError", "CredentialUnavailableError"):
@@ -345,9 +343,6 @@ class FlexibleServerController(CloudPostgresController):
                 self.vault.set_secret(secret_name(id), password.get_secret_value(), content_type="text/plain")
 
         self.call(f"store the password of {id!r}", store, secrets=(password,))
-
-    def ready(self, id: str) -> bool:
-        return self.status(id).lifecycle == "running"
 
     def status(self, id: str) -> CloudStatus:
         server = self._server(id)

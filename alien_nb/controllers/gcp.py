@@ -133,14 +133,12 @@ class CloudSqlController(CloudPostgresController):
         )
         return data
 
-    def describe_error(self, exc: Exception) -> str:
-        if isinstance(exc, ApiError):
-            return str(exc)
+    def describe_sdk_error(self, exc: Exception) -> str:
         message = getattr(exc, "message", None)
         code = getattr(exc, "code", None)
         if message is not None and code is not None:  # google.api_core errors
             return f"{getattr(code, 'name', code)}: {message}"
-        return super().describe_error(exc)
+        return super().describe_sdk_error(exc)
 
     def error_hint(self, exc: Exception) -> str | None:
         if type(exc).__name__ == "DefaultCredentialsError":
@@ -306,9 +304,6 @@ class CloudSqlController(CloudPostgresController):
             ),
             secrets=(password,),
         )
-
-    def ready(self, id: str) -> bool:
-        return self.status(id).lifecycle == "running"
 
     def status(self, id: str) -> CloudStatus:
         instance = self._instance(id)
