@@ -162,14 +162,6 @@ def test_failure_midway_cleans_up_and_says_what_failed(
     manager.start("alien-demo")
     assert "alien_demo_digits" not in tables(manager, "alien-demo")
 
-    # It exists but is stopped: the demo starts it, and stops it again afterwards.
-    manager.stop("alien-demo")
-    assert main(["--home", str(home), "demo"]) == 0
-    again = capsys.readouterr().out
-    assert "stopped database alien-demo (it was not running before" in again
-    assert "alien-nb delete alien-demo" not in again  # this run did not create it
-    assert manager.status("alien-demo").lifecycle == "stopped"
-
 
 def test_missing_data_set_is_a_clear_error_before_any_server_starts(
     home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
