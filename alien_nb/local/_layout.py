@@ -7,6 +7,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+# sizeof(sockaddr_un.sun_path) is 108 on Linux (104 on macOS) including the NUL; Postgres refuses longer.
+_MAX_SOCKET_PATH = 103
+
 
 def default_home() -> Path:
     """``$ALIEN_NB_HOME``, else the platform's user data folder for alien-nb."""
@@ -53,6 +56,22 @@ class DatabasePaths:
     def lock(self) -> Path:
         # Outside root, so delete can remove root while holding the lock.
         return self.postgres_dir / ".locks" / f"{self.name}.lock"
+
+    @property
+    def socket_dir(self) -> Path:
+        """The server's Unix socket folder: owned by the server account, mode 0700.
+
+        Inside the database's private folder, so no other local user can reach
+        the socket (or plant an impostor there), unlike a loopback TCP port.
+        """
+        return self.root / "socket"
+
+    def socket_file(self, port: int) -> Path:
+        return self.socket_dir / f".s.PGSQL.{port}"
+
+    def socket_fits(self, port: int) -> bool:
+        """True if the socket's path fits a Unix socket address (107 bytes on Linux)."""
+        return len(os.fsencode(self.socket_file(port))) <= _MAX_SOCKET_PATH
 
     @property
     def conf(self) -> Path:

@@ -392,7 +392,8 @@ class LocalPostgresManager:
         raise AssertionError("unreachable")
 
     def _write_conf(self, paths: DatabasePaths, metadata: Metadata) -> None:
-        settings = server_settings(metadata.port)
+        socket_dir = self._prepare_socket_dir(paths, metadata.port)
+        settings = server_settings(metadata.port, socket_dir=str(socket_dir) if socket_dir else "")
         settings.update(self._settings_overrides)
         # Written in our own folder (not in data/, which the server account
         # owns and could plant a symlink in), then renamed into place.
@@ -407,6 +408,32 @@ class LocalPostgresManager:
             os.replace(tmp, paths.conf)
         finally:
             tmp.unlink(missing_ok=True)
+
+    def _prepare_socket_dir(self, paths: DatabasePaths, port: int) -> Path | None:
+        """The private socket folder, owned by the server account; None if its path is too long."""
+        if not paths.socket_fits(port):
+            logger.info("socket path under %s is too long for a Unix socket; TCP only", paths.root)
+            return None
+        folder = paths.socket_dir
+        try:
+            folder.mkdir(mode=0o700)
+        except FileExistsError:
+            if folder.is_symlink() or not folder.is_dir():
+                raise DataDirInvalid(
+                    folder, "it is not a folder", hint="Remove it; alien_nb makes it again at start."
+                ) from None
+        self._server_account().own(folder, 0o700)
+        return folder
+
+    def socket_dir(self, id: str) -> Path | None:
+        """Where the server's Unix socket lives (None when its path is too long for one).
+
+        Only the server account (and root) can reach it, so connections made
+        through it cannot meet an impostor the way a loopback port can.
+        """
+        paths = self._existing(id)
+        metadata = self._read_metadata(paths)
+        return paths.socket_dir if paths.socket_fits(metadata.port) else None
 
     def _spawn(self, paths: DatabasePaths, install: Installation) -> subprocess.Popen[bytes]:
         account = self._server_account()

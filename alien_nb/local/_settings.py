@@ -56,12 +56,18 @@ def tuned_settings(memory: int, cores: int) -> dict[str, str]:
     }
 
 
-def server_settings(port: int, memory: int | None = None, cores: int | None = None) -> dict[str, str]:
-    """Everything alien_nb sets on a local server: network, auth and tuning."""
+def server_settings(
+    port: int, memory: int | None = None, cores: int | None = None, *, socket_dir: str = ""
+) -> dict[str, str]:
+    """Everything alien_nb sets on a local server: network, auth and tuning.
+
+    ``socket_dir`` is the private folder for the Unix socket ("" for none).
+    """
     settings = {
         "port": str(port),
         "listen_addresses": "127.0.0.1",
-        "unix_socket_directories": "",
+        "unix_socket_directories": socket_dir,
+        "unix_socket_permissions": "0700",
         "password_encryption": "scram-sha-256",
         "logging_collector": "off",
         "log_line_prefix": "%m [%p] ",
