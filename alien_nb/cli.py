@@ -6,28 +6,131 @@ alien-nb start big --backend aurora --memory 8Gi --plan
 alien-nb status [vec-db] --json  the heartbeat, for people or scripts
 alien-nb run vec-db -- python worker.py
                                  run a command with ALIEN_VEC_DB_BINDING set
+
+Errors print as one ``alien-nb: error: ...`` line and a ``hint:`` line on
+stderr, never a traceback (``--debug`` shows one). Exit status: 0 done,
+1 the command failed, 2 the command line or the --home folder is unusable,
+70 an unexpected error (a bug: please report it with the --debug output).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import difflib
+import errno
 import json
 import os
 import shutil
+import stat
 import sys
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from .core import AlienError, binding_env_var, format_size, redacted_connection_string
+
+EXIT_FAILED, EXIT_USAGE, EXIT_BUG = 1, 2, 70
+
+
+class HomeUnusable(AlienError):
+    """The --home folder (or $ALIEN_NB_HOME) cannot hold databases."""
+
+    exit_code = EXIT_USAGE
+
+    def __init__(self, home: Path | str, reason: str) -> None:
+        self.home, self.reason = home, reason
+        super().__init__(
+            f"The alien-nb home {str(home)!r} cannot be used: {reason}.",
+            hint="Pass --home (or set ALIEN_NB_HOME to) a folder you can write, "
+            "for example --home ~/.local/share/alien-nb.",
+        )
+
+
+# Commands that create or change files under the home; the others only read it.
+_WRITES = {"start", "run", "stop", "delete", "demo"}
 
 
 def _controller(args: argparse.Namespace) -> Any:
     from .controllers import LocalPostgresController
     from .local import LocalPostgresManager
 
+    if args.home is not None and not str(args.home).strip():
+        raise HomeUnusable(args.home, "the path is empty")
     notify = (lambda _msg: None) if getattr(args, "quiet", False) else None
     manager = LocalPostgresManager(args.home, notify=notify, monitor=False)
+    check_home(manager.home, create=args.command_name in {"start", "run", "demo"})
     return LocalPostgresController(manager)
+
+
+def _why(exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return "its path runs into a symlink loop"
+    if exc.errno == errno.ENOTDIR:
+        return "a part of its path is a file, not a folder"
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"it cannot be written ({exc.strerror})"
+    if exc.errno == errno.ENOENT:
+        return f"it cannot be created there ({exc.strerror})"
+    return f"{exc.strerror or type(exc).__name__}"
+
+
+def check_home(home: Path, *, create: bool) -> None:
+    """Refuse a home that is not a usable folder before anything touches it.
+
+    A home that does not exist yet is fine for commands that only read (it
+    holds no databases); ``create`` makes it and proves it writable. Raise
+    `HomeUnusable` naming the problem.
+    """
+    for path in (home, home / "postgres"):
+        try:
+            mode = os.stat(path).st_mode
+        except FileNotFoundError:
+            break
+        except OSError as exc:
+            raise HomeUnusable(home, _why(exc)) from None
+        if not stat.S_ISDIR(mode):
+            what = "a file" if stat.S_ISREG(mode) else "a device or other special file"
+            where = "it is" if path == home else f"{path} is"
+            raise HomeUnusable(home, f"{where} {what}, not a folder")
+    if not create:
+        return
+    try:
+        (home / "postgres").mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=home / "postgres", prefix=".write-probe-"):
+            pass
+    except OSError as exc:
+        raise HomeUnusable(home, _why(exc)) from None
+    except RuntimeError:  # pathlib's own "Symlink loop" on some versions
+        raise HomeUnusable(home, "its path runs into a symlink loop") from None
+
+
+def _local_names(controller: Any) -> list[str]:
+    root = controller.manager.home / "postgres"
+    with contextlib.suppress(OSError):
+        return sorted(p.name for p in root.iterdir() if not p.name.startswith(".") and p.is_dir())
+    return []
+
+
+def _require_existing(controller: Any, name: str, *, create_hint: bool = False) -> None:
+    """Raise `DatabaseNotFound` for an unknown name, saying which exist and what was meant."""
+    from .local import DatabaseNotFound
+
+    controller.manager.paths(name)  # a malformed name gets its own error first
+    names = _local_names(controller)
+    if name in names:
+        return
+    err = DatabaseNotFound(name, controller.manager.home)
+    close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+    hint = f"Did you mean {' or '.join(repr(n) for n in close)}? " if close else ""
+    hint += f"Existing: {', '.join(names)}. " if names else "There are none yet. "
+    if create_hint:
+        hint += f"To create it, add --create (or run `alien-nb start {name}` first)."
+    else:
+        hint += f"Create it with `alien-nb start {name}`."
+    err.hint = hint
+    raise err
 
 
 def _emit(args: argparse.Namespace, data: Any, human: str) -> None:
@@ -91,7 +194,9 @@ def cmd_start(args: argparse.Namespace) -> int:
 
 
 def cmd_stop(args: argparse.Namespace) -> int:
-    _controller(args).stop(args.name)
+    controller = _controller(args)
+    _require_existing(controller, args.name)
+    controller.stop(args.name)
     _emit(args, {"name": args.name, "lifecycle": "stopped"}, f"{args.name}: stopped (data kept)")
     return 0
 
@@ -107,14 +212,18 @@ def _status_line(s: Any) -> str:
 def cmd_status(args: argparse.Namespace) -> int:
     if args.backend != "local":
         if not args.name:
-            raise AlienError("Name the cloud database: alien-nb status NAME --backend ...")
+            raise AlienError(
+                f"Name the {args.backend} database to look at.",
+                hint=f"alien-nb status NAME --backend {args.backend}",
+            )
         status = _cloud(args).status(args.name)
         _emit(
             args, status.to_dict(), f"{args.name:20} {status.lifecycle:9} {status.health:10} {status.message}"
         )
         return 0
     controller = _controller(args)
-    if args.name:
+    if args.name is not None:  # `status ""` is a bad name, not "all of them"
+        _require_existing(controller, args.name)
         status = controller.status(args.name)
         _emit(args, status.to_dict(), _status_line(status))
         return 0
@@ -122,9 +231,10 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    statuses = _controller(args).manager.list()
-    human = (
-        "\n".join(_status_line(s) for s in statuses) or "no local databases (start one: alien-nb start NAME)"
+    controller = _controller(args)
+    statuses = controller.manager.list()
+    human = "\n".join(_status_line(s) for s in statuses) or (
+        f"no local databases in {controller.manager.home} (start one: alien-nb start NAME)"
     )
     _emit(args, [s.to_dict() for s in statuses], human)
     return 0
@@ -156,6 +266,7 @@ def cmd_delete(args: argparse.Namespace) -> int:
         )
         return 0
     controller = _controller(args)
+    _require_existing(controller, args.name)
     paths = controller.manager.paths(args.name)
     if not _confirm(args, f"Delete local database {args.name!r} and all its data in {paths.root}?"):
         return 1
@@ -165,7 +276,9 @@ def cmd_delete(args: argparse.Namespace) -> int:
 
 
 def cmd_url(args: argparse.Namespace) -> int:
-    binding = _controller(args).runtime_binding(args.name)
+    controller = _controller(args)
+    _require_existing(controller, args.name)
+    binding = controller.runtime_binding(args.name)
     if args.show_password:
         from .core import connection_string
 
@@ -176,18 +289,26 @@ def cmd_url(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    command = list(args.command)
+    # REMAINDER keeps every word after the name, so `run NAME --create -- cmd` arrives here.
+    while command[:1] == ["--create"]:
+        args.create, command = True, command[1:]
+    command = command[1:] if command[:1] == ["--"] else command
     if not command:
         raise AlienError("No command given to run.", hint=f"alien-nb run {args.name} -- python worker.py")
+    # Before anything starts: a typo in the command must not start (or create) a database.
+    program = shutil.which(command[0])
+    if program is None:
+        raise AlienError(f"Command not found: {command[0]!r}.", hint="Check the command and your PATH.")
     args.quiet = True  # before the controller exists: `run` prints nothing of its own
     controller = _controller(args)
+    if not args.create:
+        # `run typo -- cmd` used to create database `typo` and hand the worker an empty one.
+        _require_existing(controller, args.name, create_hint=True)
     from .core import WorkerEnv
 
     binding = controller.start(args.name)
     env = {**os.environ, **WorkerEnv.for_binding(args.name, binding)}
-    program = shutil.which(command[0])
-    if program is None:
-        raise AlienError(f"Command not found: {command[0]!r}.", hint="Check the command and your PATH.")
     try:
         os.execve(program, command, env)
     except OSError as exc:
@@ -198,10 +319,30 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_logs(args: argparse.Namespace) -> int:
-    path = _controller(args).manager.log_path(args.name)
-    lines = path.read_text(encoding="utf-8", errors="replace").splitlines() if path.exists() else []
-    print("\n".join(lines[-args.lines :]))
+    controller = _controller(args)
+    _require_existing(controller, args.name)
+    path = controller.manager.log_path(args.name)
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
+    except OSError as exc:
+        raise AlienError(f"Cannot read the server log {path}: {exc.strerror}.",
+                         hint="Check the file's permissions.") from None  # fmt: skip
+    lines = text.splitlines()
+    if not lines:
+        print(f"{args.name}: the server log is empty (it has not started yet?)", file=sys.stderr)
+    elif args.lines:  # lines[-0:] would be the whole log
+        print("\n".join(lines[-args.lines :]))
     return 0
+
+
+def _line_count(text: str) -> int:
+    try:
+        value = int(text, 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of lines, not {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -220,6 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="State lives in $ALIEN_NB_HOME (default: the platform's user data folder).",
     )
     parser.add_argument("--home", help="state folder (default: $ALIEN_NB_HOME or the user data folder)")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an unexpected error")
     sub = parser.add_subparsers(dest="command_name", required=True, metavar="COMMAND")
 
     def add(
@@ -260,9 +402,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("url", cmd_url, "its connection URL (password masked)", json_flag=False)
     p.add_argument("--show-password", action="store_true", help="print the real password in the URL")
     p = add("run", cmd_run, "run a command with ALIEN_<NAME>_BINDING set", json_flag=False)
+    p.add_argument(
+        "--create", action="store_true", help="create the database if it does not exist (default: refuse)"
+    )
     p.add_argument("command", nargs=argparse.REMAINDER, help="-- then the command and its arguments")
     p = add("logs", cmd_logs, "the end of the server log", json_flag=False)
-    p.add_argument("--lines", type=int, default=50, help="how many lines (default 50)")
+    p.add_argument("--lines", type=_line_count, default=50, help="how many lines (default 50; 0 prints none)")
     p = add("demo", cmd_demo, "load bundled handwritten digits into local database alien-demo, "
             "index, search and measure recall", name_arg=None)  # fmt: skip
     p.add_argument("--keep", action="store_true", help="leave alien-demo running and its table in place")
@@ -270,16 +415,53 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(argv)  # bad arguments: argparse's usage line, exit 2
     try:
         return int(args.func(args))
     except AlienError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
+        secrets = _known_secrets(args)
+        _say("error", exc.message, secrets)
         if exc.hint:
-            print(f"hint: {exc.hint}", file=sys.stderr)
-        return 1
+            _say("hint", exc.hint, secrets, prog=False)
+        return int(getattr(exc, "exit_code", EXIT_FAILED))
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # the last line of defence against a traceback
+        secrets = _known_secrets(args)
+        if args.debug:
+            import traceback
+
+            _say("debug", "".join(traceback.format_exception(exc)).rstrip(), secrets, prog=False)
+        _say("error", f"unexpected {type(exc).__name__}: {exc}", secrets)
+        _say("hint", "This is a bug in alien-nb. Run the same command with --debug "
+             "(alien-nb --debug ...) for the traceback and report it.", secrets, prog=False)  # fmt: skip
+        return EXIT_BUG
+
+
+def _say(label: str, text: str, secrets: Any, *, prog: bool = True) -> None:
+    prefix = "alien-nb: " if prog else ""
+    print(f"{prefix}{label}: {secrets.redact(text)}", file=sys.stderr)
+
+
+def _known_secrets(args: argparse.Namespace) -> Any:
+    """A redactor holding every local password under the home, so no error can print one.
+
+    Error messages are built without passwords; this is the net under them
+    (an unexpected exception may quote anything).
+    """
+    from .core import Redactor
+
+    redactor = Redactor()
+    with contextlib.suppress(Exception):
+        from .local import default_home
+
+        home = Path(args.home).expanduser() if args.home else default_home()
+        for path in (home / "postgres").glob("*/metadata.json"):
+            with contextlib.suppress(Exception):
+                password = json.loads(path.read_text(encoding="utf-8")).get("password")
+                if isinstance(password, str) and password:
+                    redactor.add(password)
+    return redactor
 
 
 if __name__ == "__main__":
