@@ -202,8 +202,8 @@ class Panel:
                 "database": name, "username": self.user.value.strip(), "password": self._password,
             }, name=name)  # fmt: skip
             self._password = None
-            db = self.state._register(name, binding, backend="external")
-            db.connection.execute("SELECT 1")
+            # Checked before it replaces anything: a failed attach keeps a working handle of this name.
+            db = self.state._register(name, binding, backend="external", check=True)
         self.status.value = f"<b>{name}</b> attached"
         self._show_db(db)
 
@@ -227,9 +227,9 @@ class Panel:
 
     def _stop(self) -> None:
         name = self.name.value.strip()
-        self.state.forget(name)
         if self.backend.value == "local":
-            self.state.controller.stop(name)
+            self.state.controller.stop(name)  # a refused stop leaves the handle as it was
+        self.state.forget(name)
         status = self.state.controller.status(name) if self.backend.value == "local" else None
         size = f", {format_size(status.data_size)} kept" if status else ""
         self.status.value = f"<b>{name}</b> is stopped{size}"
