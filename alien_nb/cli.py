@@ -358,7 +358,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="alien-nb",
         description="Local Postgres with pgvector for notebooks and scripts.",
-        epilog="State lives in $ALIEN_NB_HOME (default: the platform's user data folder).",
+        epilog="State lives in $ALIEN_NB_HOME (default: the platform's user data folder). "
+        "Exit status: 0 done, 1 failed, 2 wrong command line or unusable home, 70 unexpected error "
+        "(a bug; rerun with --debug for the traceback).",
     )
     parser.add_argument("--home", help="state folder (default: $ALIEN_NB_HOME or the user data folder)")
     parser.add_argument("--debug", action="store_true", help="show the full traceback of an unexpected error")

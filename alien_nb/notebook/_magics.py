@@ -112,7 +112,10 @@ def _start_parser() -> MagicArgumentParser:
     p.add_argument("--memory", help='cloud: memory, e.g. "8Gi" (default: the smallest tier)')
     p.add_argument("--ha", action="store_true", help="cloud: highly available (standby in another zone)")
     p.add_argument("--region", help="cloud: AWS region, GCP region or Azure location")
-    p.add_argument("--as", dest="var", help="variable for the handle (default: the name as an identifier)")
+    p.add_argument(
+        "--as", dest="var", help="variable for the handle (default: the name as an identifier); "
+        "a Python identifier, not a keyword or builtin",
+    )  # fmt: skip
     return p
 
 
@@ -124,7 +127,10 @@ def _attach_parser() -> MagicArgumentParser:
         "--binding-env", help="environment variable holding the binding (default ALIEN_<NAME>_BINDING)"
     )
     source.add_argument("--binding-file", help="file holding the binding JSON")
-    p.add_argument("--as", dest="var", help="variable for the handle (default: the name as an identifier)")
+    p.add_argument(
+        "--as", dest="var", help="variable for the handle (default: the name as an identifier); "
+        "a Python identifier, not a keyword or builtin",
+    )  # fmt: skip
     return p
 
 
@@ -157,7 +163,7 @@ def _cell_parser() -> MagicArgumentParser:
         description="Run the cell as SQL; rows come back as a pandas DataFrame.",
     )
     p.add_argument("name", nargs="?", help="database (default: the last one started or attached)")
-    p.add_argument("--out", help="store the DataFrame (or status) in this variable")
+    p.add_argument("--out", help="store the DataFrame (or status) in this variable (a Python identifier)")
     p.add_argument("--limit", type=int, help="fetch at most this many rows")
     p.add_argument(
         "--autocommit", action="store_true", help="run each statement on its own (VACUUM, CREATE DATABASE)"
