@@ -179,6 +179,10 @@ def cmd_start(args: argparse.Namespace) -> int:
         raise AlienError(
             f"{', '.join(flags)}: for cloud backends only.", hint="Add --backend aurora (or another)."
         )
+    if args.storage is not None:  # local disk is not capped, but a wrong size is still wrong
+        from .core import Postgres
+
+        Postgres.parse({"id": "storage-check", "storage": args.storage})
     controller = _controller(args)
     binding = controller.start(args.name, args.version)
     status = controller.status(args.name)
@@ -336,6 +340,8 @@ def cmd_logs(args: argparse.Namespace) -> int:
 
 
 def _line_count(text: str) -> int:
+    if text.isascii() and text.isdigit() and len(text) > 18:
+        return sys.maxsize  # "all of them"; int() would refuse past a few thousand digits
     try:
         value = int(text, 10)
     except ValueError:
@@ -428,6 +434,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(getattr(exc, "exit_code", EXIT_FAILED))
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `alien-nb logs NAME | head`: the reader left, nothing is wrong
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except Exception as exc:  # the last line of defence against a traceback
         secrets = _known_secrets(args)
         if args.debug:

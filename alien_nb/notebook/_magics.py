@@ -284,7 +284,8 @@ class AlienPostgresMagics(Magics):
             from ..core import parse_size
 
             try:
-                parse_size(args.storage)
+                if parse_size(args.storage) <= 0:
+                    raise ValueError("must be more than zero, like 20Gi")
             except ValueError as exc:
                 raise _usage(f"--storage {exc}", self.commands["start"][1]) from None
         if args.backend != "local":
@@ -316,6 +317,14 @@ class AlienPostgresMagics(Magics):
     def _attach(self, args: argparse.Namespace) -> Any:
         if args.var is not None:
             check_variable("--as", args.var)
+        if args.binding_env is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", args.binding_env):
+            raise _usage(
+                f"--binding-env {args.binding_env!r} is not an environment variable name "
+                "(letters, digits and _); leave it out to read ALIEN_<NAME>_BINDING",
+                self.commands["attach"][1],
+            )
+        if args.binding_file is not None and not args.binding_file.strip():
+            raise _usage("--binding-file needs a path", self.commands["attach"][1])
         db = self.state.attach(args.name, binding_env=args.binding_env, binding_file=args.binding_file)
         print(f"{args.name}: attached ({db.url})")
         return self._bind(args.name, args.var, db)
