@@ -18,13 +18,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import difflib
-import errno
 import json
 import os
 import shutil
-import stat
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -34,20 +31,6 @@ from .core import AlienError, binding_env_var, format_size, redacted_connection_
 EXIT_FAILED, EXIT_USAGE, EXIT_BUG = 1, 2, 70
 
 
-class HomeUnusable(AlienError):
-    """The --home folder (or $ALIEN_NB_HOME) cannot hold databases."""
-
-    exit_code = EXIT_USAGE
-
-    def __init__(self, home: Path | str, reason: str) -> None:
-        self.home, self.reason = home, reason
-        super().__init__(
-            f"The alien-nb home {str(home)!r} cannot be used: {reason}.",
-            hint="Pass --home (or set ALIEN_NB_HOME to) a folder you can write, "
-            "for example --home ~/.local/share/alien-nb.",
-        )
-
-
 # Commands that create or change files under the home; the others only read it.
 _WRITES = {"start", "run", "stop", "delete", "demo"}
 
@@ -55,6 +38,7 @@ _WRITES = {"start", "run", "stop", "delete", "demo"}
 def _controller(args: argparse.Namespace) -> Any:
     from .controllers import LocalPostgresController
     from .local import LocalPostgresManager
+    from .local._home import HomeUnusable, check_home
 
     if args.home is not None and not str(args.home).strip():
         raise HomeUnusable(args.home, "the path is empty")
@@ -62,48 +46,6 @@ def _controller(args: argparse.Namespace) -> Any:
     manager = LocalPostgresManager(args.home, notify=notify, monitor=False)
     check_home(manager.home, create=args.command_name in {"start", "run", "demo"})
     return LocalPostgresController(manager)
-
-
-def _why(exc: OSError) -> str:
-    if exc.errno == errno.ELOOP:
-        return "its path runs into a symlink loop"
-    if exc.errno == errno.ENOTDIR:
-        return "a part of its path is a file, not a folder"
-    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return f"it cannot be written ({exc.strerror})"
-    if exc.errno == errno.ENOENT:
-        return f"it cannot be created there ({exc.strerror})"
-    return f"{exc.strerror or type(exc).__name__}"
-
-
-def check_home(home: Path, *, create: bool) -> None:
-    """Refuse a home that is not a usable folder before anything touches it.
-
-    A home that does not exist yet is fine for commands that only read (it
-    holds no databases); ``create`` makes it and proves it writable. Raise
-    `HomeUnusable` naming the problem.
-    """
-    for path in (home, home / "postgres"):
-        try:
-            mode = os.stat(path).st_mode
-        except FileNotFoundError:
-            break
-        except OSError as exc:
-            raise HomeUnusable(home, _why(exc)) from None
-        if not stat.S_ISDIR(mode):
-            what = "a file" if stat.S_ISREG(mode) else "a device or other special file"
-            where = "it is" if path == home else f"{path} is"
-            raise HomeUnusable(home, f"{where} {what}, not a folder")
-    if not create:
-        return
-    try:
-        (home / "postgres").mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=home / "postgres", prefix=".write-probe-"):
-            pass
-    except OSError as exc:
-        raise HomeUnusable(home, _why(exc)) from None
-    except RuntimeError:  # pathlib's own "Symlink loop" on some versions
-        raise HomeUnusable(home, "its path runs into a symlink loop") from None
 
 
 def _local_names(controller: Any) -> list[str]:
@@ -431,7 +373,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         _say("error", exc.message, secrets)
         if exc.hint:
             _say("hint", exc.hint, secrets, prog=False)
-        return int(getattr(exc, "exit_code", EXIT_FAILED))
+        from .local._home import HomeUnusable
+
+        return EXIT_USAGE if isinstance(exc, HomeUnusable) else EXIT_FAILED
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # `alien-nb logs NAME | head`: the reader left, nothing is wrong

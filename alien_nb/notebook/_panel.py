@@ -143,10 +143,15 @@ class Panel:
         """The live line: what the named local database is doing right now."""
         if self.backend.value != "local" or self._busy.locked():
             return
+        from ..local import DatabaseNotFound
+
         try:
             status = self.state.controller.status(self.name.value.strip())
-        except AlienError:
+        except DatabaseNotFound:
             self.status.value = "<i>no local database by that name yet: Start creates it</i>"
+            return
+        except AlienError as exc:  # a name Start would refuse: say so now, not "Start creates it"
+            self.status.value = f"<span style='color:#b00'>{html.escape(exc.message)}</span>"
             return
         self.status.value = (
             f"<b>{html.escape(status.name)}</b>: {status.lifecycle} ({status.health}), "
@@ -181,7 +186,7 @@ class Panel:
         self.status.value = f"starting {name}…"
         self.progress.value, self.progress.layout.visibility = 0, "visible"
         steps = {"init": 1, "start": 2, "bootstrap": 3}
-        binding = self.state.controller.manager.start(
+        binding = self.state.writable_manager().start(
             name, self.version.value if self.version.value != "18" else None,
             progress=lambda step: setattr(self.progress, "value", steps.get(step, self.progress.value)),
         )  # fmt: skip

@@ -32,9 +32,21 @@ class NotebookState:
         if self._controller is None:
             from ..controllers import LocalPostgresController
             from ..local import LocalPostgresManager
+            from ..local._home import check_home
 
-            self._controller = LocalPostgresController(LocalPostgresManager(self._home, notify=self._print))
+            manager = LocalPostgresManager(self._home, notify=self._print)
+            # A home that is /dev/null or a file: one clear error, not "no databases" or a raw OSError.
+            check_home(manager.home, create=False)
+            self._controller = LocalPostgresController(manager)
         return self._controller
+
+    def writable_manager(self) -> Any:
+        """The local manager, once its home is known to take new databases."""
+        from ..local._home import check_home
+
+        manager = self.controller.manager
+        check_home(manager.home, create=True)
+        return manager
 
     # -- getting a database ---------------------------------------------------
 
@@ -42,7 +54,7 @@ class NotebookState:
         started = time.perf_counter()
         bar = _StartProgress(name) if show_progress else None
         try:
-            binding = self.controller.manager.start(name, version, progress=bar.step if bar else None)
+            binding = self.writable_manager().start(name, version, progress=bar.step if bar else None)
         finally:
             if bar is not None:
                 bar.close()

@@ -410,3 +410,30 @@ def test_stop_or_delete_of_unknown_names_keeps_every_handle(ip: Any) -> None:
             ip.run_line_magic("alien_postgres", line)
         assert info.value.hint, line
     assert magics.state.databases["mag-db"] is db and db.sql("SELECT 1 AS one")["one"][0] == 1
+
+
+@pytest.mark.parametrize("home", ["/dev/null", "/dev/null/sub", "/sys/alien-nb-magic-home"])
+def test_an_unusable_home_is_one_clear_error_in_the_notebook(ip: Any, home: str) -> None:
+    from alien_nb.local._home import HomeUnusable
+    from alien_nb.notebook._panel import Panel
+    from alien_nb.notebook._state import NotebookState
+
+    magics = ip.find_line_magic("alien_postgres").__self__
+    saved, magics._state = magics._state, NotebookState(redactor=magics.redactor, home=home)
+    try:
+        lines = ["start mag-home", "list", "status", "status mag-home"]
+        if home.startswith("/sys"):
+            lines = ["start mag-home"]  # nothing there to list: reading it is fine
+        for line in lines:
+            with pytest.raises(HomeUnusable) as info:
+                ip.run_line_magic("alien_postgres", line)
+            shown = info.value._render_traceback_()
+            assert len(shown) == 2 and "cannot be used" in shown[0] and shown[1].startswith("What to do:")
+        panel = Panel(magics.state)
+        panel.name.value = "mag-home"
+        panel.start_button.click()
+        assert "cannot be used" in panel.status.value
+    finally:
+        magics._state.close()
+        magics._state = saved
+    assert not Path("/sys/alien-nb-magic-home").exists()

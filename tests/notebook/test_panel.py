@@ -90,6 +90,7 @@ def test_panel_reports_bad_input(ip: Any, recorded: list[str]) -> None:
     panel.cpu.value = "lots"
     assert "cpu/memory" in panel.tiers.value
     panel.name.value = "bad/name"
+    assert "database name must be" in panel.status.value and "Start creates it" not in panel.status.value
     panel.start_button.click()
     assert "database name" in panel.status.value
     panel.backend.value = "external"
