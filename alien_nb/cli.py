@@ -24,7 +24,7 @@ import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from .core import AlienError, binding_env_var, format_size, redacted_connection_string
 
@@ -302,8 +302,29 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its error line masked too: it quotes the words it refused, pasted passwords included."""
+
+    home: str | None = None  # the --home of the command line being parsed, set by main()
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {_secrets_under(_Parser.home).redact(message)}\n")
+
+
+def _home_in(argv: Sequence[str]) -> str | None:
+    for i, word in enumerate(argv):
+        if word == "--":
+            break
+        if word == "--home" and i + 1 < len(argv):
+            return argv[i + 1]
+        if word.startswith("--home="):
+            return word.partition("=")[2]
+    return None
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="alien-nb",
         description="Local Postgres with pgvector for notebooks and scripts.",
         epilog="State lives in $ALIEN_NB_HOME (default: the platform's user data folder). "
@@ -365,7 +386,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)  # bad arguments: argparse's usage line, exit 2
+    words = list(sys.argv[1:] if argv is None else argv)
+    _Parser.home = _home_in(words)
+    args = build_parser().parse_args(words)  # bad arguments: argparse's usage line, exit 2
     try:
         return int(args.func(args))
     except AlienError as exc:
@@ -400,6 +423,10 @@ def _say(label: str, text: str, secrets: Any, *, prog: bool = True) -> None:
 
 
 def _known_secrets(args: argparse.Namespace) -> Any:
+    return _secrets_under(args.home)
+
+
+def _secrets_under(home_arg: str | None) -> Any:
     """A redactor holding every local password under the home, so no error can print one.
 
     Error messages are built without passwords; this is the net under them
@@ -411,9 +438,11 @@ def _known_secrets(args: argparse.Namespace) -> Any:
     with contextlib.suppress(Exception):
         from .local import default_home
 
-        home = Path(args.home).expanduser() if args.home else default_home()
+        home = Path(home_arg).expanduser() if home_arg else default_home()
         for path in (home / "postgres").glob("*/metadata.json"):
             with contextlib.suppress(Exception):
+                if not path.is_file() or path.stat().st_size > 1 << 20:  # never block on a FIFO or /dev/zero
+                    continue
                 password = json.loads(path.read_text(encoding="utf-8")).get("password")
                 if isinstance(password, str) and password:
                     redactor.add(password)
