@@ -345,6 +345,8 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("name", nargs="?", help="database name (all when left out)")
         if json_flag:
             p.add_argument("--json", action="store_true", help="machine-readable output")
+        # Also after the subcommand (`alien-nb status --debug`); SUPPRESS keeps the top-level value otherwise.
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
         p.set_defaults(func=func)
         return p
 

@@ -261,10 +261,11 @@ def test_an_unexpected_error_is_one_line_pointing_at_debug(
     assert "Traceback" not in err and "--debug" in err
     assert password not in err
 
-    assert cli_module.main(["--home", str(home), "--debug", "list"]) == cli_module.EXIT_BUG
-    err = capsys.readouterr().err
-    assert "Traceback (most recent call last)" in err and "explode" in err
-    assert not leaks(err, password)
+    for argv in (["--debug", "list"], ["list", "--debug"]):
+        assert cli_module.main(["--home", str(home), *argv]) == cli_module.EXIT_BUG
+        err = capsys.readouterr().err
+        assert "Traceback (most recent call last)" in err and "explode" in err
+        assert not leaks(err, password)
 
 
 def test_broken_files_in_the_home_never_give_a_traceback(tmp_path: Path, password: str) -> None:
