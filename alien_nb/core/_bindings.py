@@ -43,9 +43,8 @@ SERVICES = ("local-postgres", "external", "aurora", "cloud-sql", "flexible-serve
 
 
 def _check_text(value: str) -> str:
-    # libpq takes C strings in UTF-8: a NUL ends them early, a lone surrogate cannot be encoded.
-    if "\x00" in value:
-        raise ValueError("must not contain a NUL character")
+    # A lone surrogate cannot be encoded as UTF-8, so no driver, URL or environment can carry it.
+    # (A NUL can: the contract's wire vectors percent-encode it in the URL.)
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
@@ -63,6 +62,8 @@ def _check_password(value: SecretStr) -> SecretStr:
 
 def _check_host(value: str) -> str:
     _check_text(value)
+    if "\x00" in value:
+        raise ValueError("must not contain a NUL character")
     if not value:
         raise ValueError("must not be empty")
     if any(ch.isspace() for ch in value):
@@ -353,9 +354,10 @@ def parse_binding(
                 return binding
             except ValidationError as exc:
                 reason = describe_errors(exc)
-            except (RecursionError, MemoryError, TypeError, ValueError, OverflowError):
-                # Whatever a hostile mapping makes a validator trip over; the
-                # exception may quote the input, so only its kind is kept.
+            except Exception:
+                # Whatever a hostile mapping (a raising __getitem__, a value
+                # nested past the stack) makes validation trip over; the
+                # exception may quote the input, so none of it is kept.
                 reason = "it holds values a binding cannot have (nested too deep or of the wrong kind)"
     # Raised outside every except block so the original error (which may hold
     # the input) is not even attached as __context__.

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from ..core import AlienError, format_size, parse_binding, parse_cpu, parse_size, pick_tier
+from ..core import AlienError, format_size, parse_binding, pick_tier
 from ._state import NotebookState
 
 _BACKENDS = [
@@ -123,12 +123,16 @@ class Panel:
         self.plan_button.layout.display = "" if cloud else "none"
 
     def _show_tiers(self) -> None:
+        from ..core import Postgres
+
+        spec = {key: field.value.strip() for key, field in (("cpu", self.cpu), ("memory", self.memory))}
         try:
-            cpu = parse_cpu(self.cpu.value) if self.cpu.value.strip() else None
-            memory = parse_size(self.memory.value) if self.memory.value.strip() else None
-        except ValueError as exc:
-            self.tiers.value = f"<span style='color:#b00'>cpu/memory: {exc}</span>"
+            # The resource's own rules, so 5,000 digits are refused here as they are everywhere.
+            resource = Postgres.parse({"id": "tiers", **{k: v for k, v in spec.items() if v}})
+        except AlienError as exc:
+            self.tiers.value = f"<span style='color:#b00'>cpu/memory: {html.escape(exc.message)}</span>"
             return
+        cpu, memory = resource.cpu_cores, resource.memory_bytes
         cells = []
         for backend, label in (("aurora", "Aurora Serverless v2"), ("cloud-sql", "Cloud SQL"),
                                ("flexible-server", "Azure Flexible Server")):  # fmt: skip

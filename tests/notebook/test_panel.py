@@ -89,6 +89,10 @@ def test_panel_reports_bad_input(ip: Any, recorded: list[str]) -> None:
     panel = Panel(ip.find_line_magic("alien_postgres").__self__.state)
     panel.cpu.value = "lots"
     assert "cpu/memory" in panel.tiers.value
+    panel.cpu.value = "2"
+    panel.memory.value = "9" * 5000 + "Gi"  # an OverflowError in the tier table, before
+    assert "cpu/memory" in panel.tiers.value and "too long to be a size" in panel.tiers.value
+    panel.memory.value = "8Gi"
     panel.name.value = "bad/name"
     assert "database name must be" in panel.status.value and "Start creates it" not in panel.status.value
     panel.start_button.click()
