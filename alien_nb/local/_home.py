@@ -46,8 +46,9 @@ def check_home(home: Path, *, create: bool) -> None:
     """Refuse a home that is not a usable folder before anything touches it.
 
     A home that does not exist yet is fine for commands that only read (it
-    holds no databases); ``create`` makes it and proves it writable. Raise
-    `HomeUnusable` naming the problem.
+    holds no databases); ``create`` proves that it (or the folder it will be
+    made in) can be written, without creating anything. Raise `HomeUnusable`
+    naming the problem.
     """
     for path in (home, home / "postgres"):
         try:
@@ -62,14 +63,17 @@ def check_home(home: Path, *, create: bool) -> None:
             raise HomeUnusable(home, f"{where} {what}, not a folder")
     if not create:
         return
+    # Probe the deepest folder that exists, creating nothing: the start itself makes the rest.
+    folder = home / "postgres"
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise HomeUnusable(home, f"{folder} is not a folder")
     try:
-        (home / "postgres").mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=home / "postgres", prefix=".write-probe-"):
+        with tempfile.TemporaryFile(dir=folder, prefix=".alien-nb-write-probe-"):
             pass
     except OSError as exc:
         raise HomeUnusable(home, _why(exc)) from None
-    except RuntimeError:  # pathlib's own "Symlink loop" on some versions
-        raise HomeUnusable(home, "its path runs into a symlink loop") from None
 
 
 show_as_public(globals())
