@@ -31,10 +31,6 @@ from .core import AlienError, binding_env_var, format_size, redacted_connection_
 EXIT_FAILED, EXIT_USAGE, EXIT_BUG = 1, 2, 70
 
 
-# Commands that create or change files under the home; the others only read it.
-_WRITES = {"start", "run", "stop", "delete", "demo"}
-
-
 def _controller(args: argparse.Namespace) -> Any:
     from .controllers import LocalPostgresController
     from .local import LocalPostgresManager
@@ -44,6 +40,7 @@ def _controller(args: argparse.Namespace) -> Any:
         raise HomeUnusable(args.home, "the path is empty")
     notify = (lambda _msg: None) if getattr(args, "quiet", False) else None
     manager = LocalPostgresManager(args.home, notify=notify, monitor=False)
+    # Commands that may create a database must be able to write there; the others only read.
     check_home(manager.home, create=args.command_name in {"start", "run", "demo"})
     return LocalPostgresController(manager)
 

@@ -70,8 +70,8 @@ def _usage(message: str, parser: MagicArgumentParser | None = None) -> UsageErro
     """IPython's own one-line usage error, plus the subcommand's usage line.
 
     The exact class `UsageError` is what IPython shows without a traceback;
-    ``_render_traceback_`` keeps it so where an exception handler (the
-    scrubber's) renders every error itself.
+    ``_render_traceback_`` keeps it just as short where an exception handler
+    (the scrubber's) renders every error itself.
     """
     lines = [f"UsageError: {message}"]
     if parser is not None:
