@@ -6,28 +6,70 @@ alien-nb start big --backend aurora --memory 8Gi --plan
 alien-nb status [vec-db] --json  the heartbeat, for people or scripts
 alien-nb run vec-db -- python worker.py
                                  run a command with ALIEN_VEC_DB_BINDING set
+
+Errors print as one ``alien-nb: error: ...`` line and a ``hint:`` line on
+stderr, never a traceback (``--debug`` shows one). Exit status: 0 done,
+1 the command failed, 2 the command line or the --home folder is unusable,
+70 an unexpected error (a bug: please report it with the --debug output).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import difflib
 import json
 import os
 import shutil
 import sys
 from collections.abc import Sequence
-from typing import Any
+from pathlib import Path
+from typing import Any, NoReturn
 
 from .core import AlienError, binding_env_var, format_size, redacted_connection_string
+
+EXIT_FAILED, EXIT_USAGE, EXIT_BUG = 1, 2, 70
 
 
 def _controller(args: argparse.Namespace) -> Any:
     from .controllers import LocalPostgresController
     from .local import LocalPostgresManager
+    from .local._home import HomeUnusable, check_home
 
+    if args.home is not None and not str(args.home).strip():
+        raise HomeUnusable(args.home, "the path is empty")
     notify = (lambda _msg: None) if getattr(args, "quiet", False) else None
     manager = LocalPostgresManager(args.home, notify=notify, monitor=False)
+    # Commands that may create a database must be able to write there; the others only read.
+    check_home(manager.home, create=args.command_name in {"start", "run", "demo"})
     return LocalPostgresController(manager)
+
+
+def _local_names(controller: Any) -> list[str]:
+    root = controller.manager.home / "postgres"
+    with contextlib.suppress(OSError):
+        return sorted(p.name for p in root.iterdir() if not p.name.startswith(".") and p.is_dir())
+    return []
+
+
+def _require_existing(controller: Any, name: str, *, create_hint: bool = False) -> None:
+    """Raise `DatabaseNotFound` for an unknown name, saying which exist and what was meant."""
+    from .local import DatabaseNotFound
+
+    controller.manager.paths(name)  # a malformed name gets its own error first
+    names = _local_names(controller)
+    if name in names:
+        return
+    err = DatabaseNotFound(name, controller.manager.home)
+    close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+    hint = f"Did you mean {' or '.join(repr(n) for n in close)}? " if close else ""
+    hint += f"Existing: {', '.join(names)}. " if names else "There are none yet. "
+    if create_hint:
+        hint += f"To create it, add --create (or run `alien-nb start {name}` first)."
+    else:
+        hint += f"Create it with `alien-nb start {name}`."
+    err.hint = hint
+    raise err
 
 
 def _emit(args: argparse.Namespace, data: Any, human: str) -> None:
@@ -76,6 +118,10 @@ def cmd_start(args: argparse.Namespace) -> int:
         raise AlienError(
             f"{', '.join(flags)}: for cloud backends only.", hint="Add --backend aurora (or another)."
         )
+    if args.storage is not None:  # local disk is not capped, but a wrong size is still wrong
+        from .core import Postgres
+
+        Postgres.parse({"id": "storage-check", "storage": args.storage})
     controller = _controller(args)
     binding = controller.start(args.name, args.version)
     status = controller.status(args.name)
@@ -91,7 +137,9 @@ def cmd_start(args: argparse.Namespace) -> int:
 
 
 def cmd_stop(args: argparse.Namespace) -> int:
-    _controller(args).stop(args.name)
+    controller = _controller(args)
+    _require_existing(controller, args.name)
+    controller.stop(args.name)
     _emit(args, {"name": args.name, "lifecycle": "stopped"}, f"{args.name}: stopped (data kept)")
     return 0
 
@@ -107,14 +155,18 @@ def _status_line(s: Any) -> str:
 def cmd_status(args: argparse.Namespace) -> int:
     if args.backend != "local":
         if not args.name:
-            raise AlienError("Name the cloud database: alien-nb status NAME --backend ...")
+            raise AlienError(
+                f"Name the {args.backend} database to look at.",
+                hint=f"alien-nb status NAME --backend {args.backend}",
+            )
         status = _cloud(args).status(args.name)
         _emit(
             args, status.to_dict(), f"{args.name:20} {status.lifecycle:9} {status.health:10} {status.message}"
         )
         return 0
     controller = _controller(args)
-    if args.name:
+    if args.name is not None:  # `status ""` is a bad name, not "all of them"
+        _require_existing(controller, args.name)
         status = controller.status(args.name)
         _emit(args, status.to_dict(), _status_line(status))
         return 0
@@ -122,9 +174,10 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    statuses = _controller(args).manager.list()
-    human = (
-        "\n".join(_status_line(s) for s in statuses) or "no local databases (start one: alien-nb start NAME)"
+    controller = _controller(args)
+    statuses = controller.manager.list()
+    human = "\n".join(_status_line(s) for s in statuses) or (
+        f"no local databases in {controller.manager.home} (start one: alien-nb start NAME)"
     )
     _emit(args, [s.to_dict() for s in statuses], human)
     return 0
@@ -156,6 +209,7 @@ def cmd_delete(args: argparse.Namespace) -> int:
         )
         return 0
     controller = _controller(args)
+    _require_existing(controller, args.name)
     paths = controller.manager.paths(args.name)
     if not _confirm(args, f"Delete local database {args.name!r} and all its data in {paths.root}?"):
         return 1
@@ -165,7 +219,9 @@ def cmd_delete(args: argparse.Namespace) -> int:
 
 
 def cmd_url(args: argparse.Namespace) -> int:
-    binding = _controller(args).runtime_binding(args.name)
+    controller = _controller(args)
+    _require_existing(controller, args.name)
+    binding = controller.runtime_binding(args.name)
     if args.show_password:
         from .core import connection_string
 
@@ -176,18 +232,26 @@ def cmd_url(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    command = list(args.command)
+    # REMAINDER keeps every word after the name, so `run NAME --create -- cmd` arrives here.
+    while command[:1] == ["--create"]:
+        args.create, command = True, command[1:]
+    command = command[1:] if command[:1] == ["--"] else command
     if not command:
         raise AlienError("No command given to run.", hint=f"alien-nb run {args.name} -- python worker.py")
+    # Before anything starts: a typo in the command must not start (or create) a database.
+    program = shutil.which(command[0])
+    if program is None:
+        raise AlienError(f"Command not found: {command[0]!r}.", hint="Check the command and your PATH.")
     args.quiet = True  # before the controller exists: `run` prints nothing of its own
     controller = _controller(args)
+    if not args.create:
+        # `run typo -- cmd` used to create database `typo` and hand the worker an empty one.
+        _require_existing(controller, args.name, create_hint=True)
     from .core import WorkerEnv
 
     binding = controller.start(args.name)
     env = {**os.environ, **WorkerEnv.for_binding(args.name, binding)}
-    program = shutil.which(command[0])
-    if program is None:
-        raise AlienError(f"Command not found: {command[0]!r}.", hint="Check the command and your PATH.")
     try:
         os.execve(program, command, env)
     except OSError as exc:
@@ -198,10 +262,32 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_logs(args: argparse.Namespace) -> int:
-    path = _controller(args).manager.log_path(args.name)
-    lines = path.read_text(encoding="utf-8", errors="replace").splitlines() if path.exists() else []
-    print("\n".join(lines[-args.lines :]))
+    controller = _controller(args)
+    _require_existing(controller, args.name)
+    path = controller.manager.log_path(args.name)
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
+    except OSError as exc:
+        raise AlienError(f"Cannot read the server log {path}: {exc.strerror}.",
+                         hint="Check the file's permissions.") from None  # fmt: skip
+    lines = text.splitlines()
+    if not lines:
+        print(f"{args.name}: the server log is empty (it has not started yet?)", file=sys.stderr)
+    elif args.lines:  # lines[-0:] would be the whole log
+        print("\n".join(lines[-args.lines :]))
     return 0
+
+
+def _line_count(text: str) -> int:
+    if text.isascii() and text.isdigit() and len(text) > 18:
+        return sys.maxsize  # "all of them"; int() would refuse past a few thousand digits
+    try:
+        value = int(text, 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of lines, not {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -213,13 +299,37 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its error line masked too: it quotes the words it refused, pasted passwords included."""
+
+    home: str | None = None  # the --home of the command line being parsed, set by main()
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {_secrets_under(_Parser.home).redact(message)}\n")
+
+
+def _home_in(argv: Sequence[str]) -> str | None:
+    for i, word in enumerate(argv):
+        if word == "--":
+            break
+        if word == "--home" and i + 1 < len(argv):
+            return argv[i + 1]
+        if word.startswith("--home="):
+            return word.partition("=")[2]
+    return None
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="alien-nb",
         description="Local Postgres with pgvector for notebooks and scripts.",
-        epilog="State lives in $ALIEN_NB_HOME (default: the platform's user data folder).",
+        epilog="State lives in $ALIEN_NB_HOME (default: the platform's user data folder). "
+        "Exit status: 0 done, 1 failed, 2 wrong command line or unusable home, 70 unexpected error "
+        "(a bug; rerun with --debug for the traceback).",
     )
     parser.add_argument("--home", help="state folder (default: $ALIEN_NB_HOME or the user data folder)")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an unexpected error")
     sub = parser.add_subparsers(dest="command_name", required=True, metavar="COMMAND")
 
     def add(
@@ -232,6 +342,8 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("name", nargs="?", help="database name (all when left out)")
         if json_flag:
             p.add_argument("--json", action="store_true", help="machine-readable output")
+        # Also after the subcommand (`alien-nb status --debug`); SUPPRESS keeps the top-level value otherwise.
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
         p.set_defaults(func=func)
         return p
 
@@ -260,9 +372,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("url", cmd_url, "its connection URL (password masked)", json_flag=False)
     p.add_argument("--show-password", action="store_true", help="print the real password in the URL")
     p = add("run", cmd_run, "run a command with ALIEN_<NAME>_BINDING set", json_flag=False)
+    p.add_argument(
+        "--create", action="store_true", help="create the database if it does not exist (default: refuse)"
+    )
     p.add_argument("command", nargs=argparse.REMAINDER, help="-- then the command and its arguments")
     p = add("logs", cmd_logs, "the end of the server log", json_flag=False)
-    p.add_argument("--lines", type=int, default=50, help="how many lines (default 50)")
+    p.add_argument("--lines", type=_line_count, default=50, help="how many lines (default 50; 0 prints none)")
     p = add("demo", cmd_demo, "load bundled handwritten digits into local database alien-demo, "
             "index, search and measure recall", name_arg=None)  # fmt: skip
     p.add_argument("--keep", action="store_true", help="leave alien-demo running and its table in place")
@@ -270,16 +385,67 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    _Parser.home = _home_in(words)
+    args = build_parser().parse_args(words)  # bad arguments: argparse's usage line, exit 2
     try:
         return int(args.func(args))
     except AlienError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
+        secrets = _known_secrets(args)
+        _say("error", exc.message, secrets)
         if exc.hint:
-            print(f"hint: {exc.hint}", file=sys.stderr)
-        return 1
+            _say("hint", exc.hint, secrets, prog=False)
+        from .local._home import HomeUnusable
+
+        return EXIT_USAGE if isinstance(exc, HomeUnusable) else EXIT_FAILED
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `alien-nb logs NAME | head`: the reader left, nothing is wrong
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except Exception as exc:  # the last line of defence against a traceback
+        secrets = _known_secrets(args)
+        if args.debug:
+            import traceback
+
+            _say("debug", "".join(traceback.format_exception(exc)).rstrip(), secrets, prog=False)
+        _say("error", f"unexpected {type(exc).__name__}: {exc}", secrets)
+        _say("hint", "This is a bug in alien-nb. Run the same command with --debug "
+             "(alien-nb --debug ...) for the traceback and report it.", secrets, prog=False)  # fmt: skip
+        return EXIT_BUG
+
+
+def _say(label: str, text: str, secrets: Any, *, prog: bool = True) -> None:
+    prefix = "alien-nb: " if prog else ""
+    print(f"{prefix}{label}: {secrets.redact(text)}", file=sys.stderr)
+
+
+def _known_secrets(args: argparse.Namespace) -> Any:
+    return _secrets_under(args.home)
+
+
+def _secrets_under(home_arg: str | None) -> Any:
+    """A redactor holding every local password under the home, so no error can print one.
+
+    Error messages are built without passwords; this is the net under them
+    (an unexpected exception may quote anything).
+    """
+    from .core import Redactor
+
+    redactor = Redactor()
+    with contextlib.suppress(Exception):
+        from .local import default_home
+
+        home = Path(home_arg).expanduser() if home_arg else default_home()
+        for path in (home / "postgres").glob("*/metadata.json"):
+            with contextlib.suppress(Exception):
+                if not path.is_file() or path.stat().st_size > 1 << 20:  # never block on a FIFO or /dev/zero
+                    continue
+                password = json.loads(path.read_text(encoding="utf-8")).get("password")
+                if isinstance(password, str) and password:
+                    redactor.add(password)
+    return redactor
 
 
 if __name__ == "__main__":

@@ -42,7 +42,28 @@ from ._pydantic import BASE_CONFIG, describe_errors
 SERVICES = ("local-postgres", "external", "aurora", "cloud-sql", "flexible-server")
 
 
+def _check_text(value: str) -> str:
+    # A lone surrogate cannot be encoded as UTF-8, so no driver, URL or environment can carry it.
+    # (A NUL can: the contract's wire vectors percent-encode it in the URL.)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text (it holds a lone surrogate)") from None
+    return value
+
+
+def _check_password(value: SecretStr) -> SecretStr:
+    try:
+        _check_text(value.get_secret_value())
+    except ValueError as exc:
+        raise ValueError(str(exc)) from None
+    return value
+
+
 def _check_host(value: str) -> str:
+    _check_text(value)
+    if "\x00" in value:
+        raise ValueError("must not contain a NUL character")
     if not value:
         raise ValueError("must not be empty")
     if any(ch.isspace() for ch in value):
@@ -90,7 +111,8 @@ def _check_pem_roots(value: list[str]) -> list[str]:
 
 Host = Annotated[StrictStr, AfterValidator(_check_host)]
 Port = Annotated[int, Strict(), Field(ge=1, le=65535)]
-InlinePassword = Annotated[SecretStr, Field(exclude=True)]
+Text = Annotated[StrictStr, AfterValidator(_check_text)]
+InlinePassword = Annotated[SecretStr, Field(exclude=True), AfterValidator(_check_password)]
 
 
 class _Redacted:
@@ -217,8 +239,8 @@ class LocalPostgresBinding(PostgresBinding):
     service: Literal["local-postgres"] = "local-postgres"
     host: Host
     port: Port
-    database: StrictStr
-    username: StrictStr
+    database: Text
+    username: Text
     password: InlinePassword
 
 
@@ -228,8 +250,8 @@ class ExternalBinding(PostgresBinding):
     service: Literal["external"] = "external"
     host: Host
     port: Port
-    database: StrictStr
-    username: StrictStr
+    database: Text
+    username: Text
     password: InlinePassword
     ssl_mode: Literal["verify-full", "disable"] = "verify-full"
 
@@ -247,8 +269,8 @@ class AuroraBinding(PostgresBinding):
     service: Literal["aurora"] = "aurora"
     cluster_endpoint: Host
     port: Port
-    database: StrictStr
-    username: StrictStr
+    database: Text
+    username: Text
     password_secret_arn: Annotated[StrictStr, AfterValidator(_check_arn)]
 
     @property
@@ -269,8 +291,8 @@ class CloudSqlBinding(PostgresBinding):
     service: Literal["cloud-sql"] = "cloud-sql"
     host: Host
     port: Port
-    database: StrictStr
-    username: StrictStr
+    database: Text
+    username: Text
     server_ca_certificates: Annotated[list[StrictStr], AfterValidator(_check_pem_roots)]
     password_secret_name: Annotated[StrictStr, AfterValidator(_check_gcp_secret)]
 
@@ -284,8 +306,8 @@ class FlexibleServerBinding(PostgresBinding):
     service: Literal["flexible-server"] = "flexible-server"
     host: Host
     port: Port
-    database: StrictStr
-    username: StrictStr
+    database: Text
+    username: Text
     password_secret_uri: Annotated[StrictStr, AfterValidator(_check_key_vault_uri)]
 
     @property
@@ -320,26 +342,71 @@ def parse_binding(
     """
     if isinstance(data, PostgresBinding):
         return data
-    reason: str
-    if isinstance(data, (str, bytes, bytearray)):
-        try:
-            data = json.loads(data)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            where = (
-                f" at line {exc.lineno}, column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
-            )
-            reason = f"not valid JSON{where}"
-            raise BindingConfigInvalid(reason, name=name, variable=variable) from None
-    if not isinstance(data, Mapping):
-        raise BindingConfigInvalid("expected a JSON object", name=name, variable=variable)
-    try:
-        binding: PostgresBinding = _adapter().validate_python(data)
-        return binding
-    except ValidationError as exc:
-        reason = describe_errors(exc)
-    # Raised outside the except block so the pydantic error (which holds the
-    # input) is not even attached as __context__.
+    reason = _problem(data)
+    if reason is None:
+        if isinstance(data, (str, bytes, bytearray, memoryview)):
+            data, reason = _loads(data)
+        if reason is None and not isinstance(data, Mapping):
+            reason = "expected a JSON object"
+        if reason is None:
+            try:
+                binding: PostgresBinding = _adapter().validate_python(data)
+                return binding
+            except ValidationError as exc:
+                reason = describe_errors(exc)
+            except Exception:
+                # Whatever a hostile mapping (a raising __getitem__, a value
+                # nested past the stack) makes validation trip over; the
+                # exception may quote the input, so none of it is kept.
+                reason = "it holds values a binding cannot have (nested too deep or of the wrong kind)"
+    # Raised outside every except block so the original error (which may hold
+    # the input) is not even attached as __context__.
     raise BindingConfigInvalid(reason, name=name, variable=variable)
+
+
+#: A binding is a few hundred bytes; a few certificates make it a few KiB.
+MAX_BINDING_BYTES = 1 << 20
+
+
+def _problem(data: Any) -> str | None:
+    """A reason to refuse ``data`` before parsing it at all, or None."""
+    if isinstance(data, (str, bytes, bytearray, memoryview)):
+        size = len(data) if not isinstance(data, memoryview) else data.nbytes
+        if size > MAX_BINDING_BYTES:
+            limit = f"{MAX_BINDING_BYTES:,}"
+            return f"it is {size:,} characters long; a binding is a small JSON object (at most {limit})"
+        return None
+    if isinstance(data, Mapping):
+        return None
+    return f"expected JSON text or a mapping, not {type(data).__name__}"
+
+
+def _loads(text: str | bytes | bytearray | memoryview) -> tuple[Any, str | None]:
+    raw = bytes(text) if isinstance(text, memoryview) else text
+    try:
+        return json.loads(raw, parse_int=_int), None
+    except _NumberTooLong:
+        return None, "not a usable binding: a number in it has more than 20 digits"
+    except json.JSONDecodeError as exc:
+        return None, f"not valid JSON at line {exc.lineno}, column {exc.colno}"
+    except UnicodeDecodeError:
+        return None, "not valid JSON (the bytes are not UTF-8 text)"
+    except RecursionError:
+        return None, "not a usable binding: its JSON is nested far too deep"
+    except ValueError:  # a last resort: its message might quote the input
+        return None, "not valid JSON"
+
+
+class _NumberTooLong(ValueError):
+    pass
+
+
+def _int(digits: str) -> int:
+    # int() on thousands of digits is slow, and past sys.get_int_max_str_digits()
+    # it raises a ValueError of its own; no field of a binding needs 20 digits.
+    if len(digits.lstrip("-")) > 20:
+        raise _NumberTooLong
+    return int(digits)
 
 
 def synced_params(binding: PostgresBinding | str | Mapping[str, Any]) -> dict[str, Any]:

@@ -17,6 +17,12 @@ from ._quantity import parse_cpu, parse_size
 # remotely, so keep it to characters every one of them accepts.
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}")
 
+# Far past any machine or disk a provider rents, and small enough that every
+# later step (float division for display, tier tables, JSON) stays exact.
+MAX_SIZE_BYTES = 1 << 60  # 1 EiB
+MAX_CPU_CORES = 100_000
+_MAX_QUANTITY_CHARS = 32
+
 
 class PostgresBackend(BaseModel):
     """Which managed flavour to use where a platform has several."""
@@ -60,22 +66,32 @@ class Postgres(BaseModel):
     @field_validator("version")
     @classmethod
     def _check_version(cls, value: str) -> str:
-        if not value.isascii() or not value.isdigit():
+        if not value.isascii() or not value.isdigit() or len(value) > 4:
             raise ValueError('must be a major version as a whole number, like "17"')
         return value
 
     @field_validator("storage", "memory")
     @classmethod
     def _check_size(cls, value: str | None) -> str | None:
-        if value is not None and parse_size(value) <= 0:
+        if value is None:
+            return value
+        if len(value) > _MAX_QUANTITY_CHARS:
+            raise ValueError('is too long to be a size; write it like "20Gi" or "8Ti"')
+        size = parse_size(value)
+        if size <= 0:
             raise ValueError("must be more than zero")
+        if size > MAX_SIZE_BYTES:
+            raise ValueError("is larger than any machine or disk (at most 1048576Ti, 1 EiB)")
         return value
 
     @field_validator("cpu")
     @classmethod
     def _check_cpu(cls, value: str | None) -> str | None:
         if value is not None:
-            parse_cpu(value)
+            if len(value) > _MAX_QUANTITY_CHARS:
+                raise ValueError('is too long to be a CPU amount; write cores like "2" or "500m"')
+            if not parse_cpu(value) <= MAX_CPU_CORES:  # also catches inf from a long digit run
+                raise ValueError(f"is more cores than any machine has (at most {MAX_CPU_CORES:,})")
         return value
 
     @classmethod
@@ -84,18 +100,32 @@ class Postgres(BaseModel):
 
         Raise `InvalidResource` naming each bad field, without echoing values.
         """
+        reason: str | None = None
         if isinstance(data, (str, bytes)):
+            if len(data) > 1 << 20:
+                raise InvalidResource(
+                    f"it is {len(data):,} characters long; a resource is a small JSON object"
+                )
             try:
                 data = json.loads(data)
             except json.JSONDecodeError as exc:
                 reason = f"not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
-                raise InvalidResource(reason) from None
+            except UnicodeDecodeError:
+                reason = "not valid JSON (the bytes are not UTF-8 text)"
+            except RecursionError:
+                reason = "not a usable resource: its JSON is nested far too deep"
+            except ValueError:  # int() past sys.get_int_max_str_digits(); its text is not needed
+                reason = "not valid JSON: a number in it is far too long"
+            if reason is not None:
+                raise InvalidResource(reason)
         if not isinstance(data, Mapping):
             raise InvalidResource("expected a JSON object")
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
             reason = describe_errors(exc)
+        except (RecursionError, TypeError, ValueError, OverflowError):
+            reason = "it holds values a resource cannot have (nested too deep or of the wrong kind)"
         raise InvalidResource(reason)
 
     # -- derived values ----------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import builtins
 import keyword
 import re
 import shlex
@@ -20,12 +21,66 @@ if TYPE_CHECKING:
     from ._state import NotebookState
 
 
+# Names a handle or result must not take: Python keywords cannot be variables,
+# and rebinding a builtin or IPython's own names breaks the rest of the notebook.
+_SHELL_NAMES = {"In", "Out", "get_ipython", "exit", "quit", "display"}
+
+
+def _taken(ident: str) -> str | None:
+    if keyword.iskeyword(ident):
+        return "a Python keyword"
+    if ident in _SHELL_NAMES:
+        return "a name IPython itself uses"
+    if hasattr(builtins, ident) and not ident.startswith("_"):
+        return "a Python builtin, which the notebook would then lose"
+    return None
+
+
 def identifier_for(name: str) -> str:
-    """The variable a database handle is bound to: ``vec-db`` → ``vec_db``."""
+    """The variable a database handle is bound to: ``vec-db`` → ``vec_db``, ``list`` → ``db_list``."""
     ident = re.sub(r"\W", "_", name)
-    if not ident or ident[0].isdigit() or keyword.iskeyword(ident):
+    if not ident or ident[0].isdigit() or _taken(ident):
         ident = f"db_{ident}"
     return ident
+
+
+def check_variable(flag: str, value: str) -> str:
+    """Refuse a ``--as`` / ``--out`` value that cannot or should not be a notebook variable.
+
+    Rule: a Python identifier (letters, digits and ``_``, not starting with a
+    digit) that is not a keyword, a builtin or one of IPython's names. Raise
+    `UsageError` with the rule and a name that would work.
+    """
+    problem = None if value.isidentifier() else "not a Python identifier"
+    problem = problem or _taken(value)
+    if problem is None:
+        return value
+    suggestion = re.sub(r"\W", "_", value) or "result"
+    if suggestion[0].isdigit():
+        suggestion = f"db_{suggestion}"
+    if not suggestion.isidentifier() or _taken(suggestion):
+        suggestion = f"{suggestion}_db" if suggestion.isidentifier() else "db_handle"
+    raise _usage(
+        f"{flag} {value!r} is {problem}. Name a variable: letters, digits and _, not starting "
+        f"with a digit, and no keyword or builtin; for example {flag} {suggestion}"
+    )
+
+
+def _usage(message: str, parser: MagicArgumentParser | None = None) -> UsageError:
+    """IPython's own one-line usage error, plus the subcommand's usage line.
+
+    The exact class `UsageError` is what IPython shows without a traceback;
+    ``_render_traceback_`` keeps it just as short where an exception handler
+    (the scrubber's) renders every error itself.
+    """
+    lines = [f"UsageError: {message}"]
+    if parser is not None:
+        # MagicArgumentParser formats usage as an indented reST block; one line reads better here.
+        lines.append("usage: " + " ".join(parser.format_usage().replace("::", " ").split()))
+    lines.append("See %alien_postgres? for every subcommand and flag.")
+    err = UsageError("\n".join([message, *lines[1:-1]]))
+    err._render_traceback_ = lambda: list(lines)  # type: ignore[attr-defined]
+    return err
 
 
 def _parser(prog: str, description: str) -> MagicArgumentParser:
@@ -57,7 +112,10 @@ def _start_parser() -> MagicArgumentParser:
     p.add_argument("--memory", help='cloud: memory, e.g. "8Gi" (default: the smallest tier)')
     p.add_argument("--ha", action="store_true", help="cloud: highly available (standby in another zone)")
     p.add_argument("--region", help="cloud: AWS region, GCP region or Azure location")
-    p.add_argument("--as", dest="var", help="variable for the handle (default: the name as an identifier)")
+    p.add_argument(
+        "--as", dest="var", help="variable for the handle (default: the name as an identifier); "
+        "a Python identifier, not a keyword or builtin",
+    )  # fmt: skip
     return p
 
 
@@ -69,7 +127,10 @@ def _attach_parser() -> MagicArgumentParser:
         "--binding-env", help="environment variable holding the binding (default ALIEN_<NAME>_BINDING)"
     )
     source.add_argument("--binding-file", help="file holding the binding JSON")
-    p.add_argument("--as", dest="var", help="variable for the handle (default: the name as an identifier)")
+    p.add_argument(
+        "--as", dest="var", help="variable for the handle (default: the name as an identifier); "
+        "a Python identifier, not a keyword or builtin",
+    )  # fmt: skip
     return p
 
 
@@ -102,7 +163,7 @@ def _cell_parser() -> MagicArgumentParser:
         description="Run the cell as SQL; rows come back as a pandas DataFrame.",
     )
     p.add_argument("name", nargs="?", help="database (default: the last one started or attached)")
-    p.add_argument("--out", help="store the DataFrame (or status) in this variable")
+    p.add_argument("--out", help="store the DataFrame (or status) in this variable (a Python identifier)")
     p.add_argument("--limit", type=int, help="fetch at most this many rows")
     p.add_argument(
         "--autocommit", action="store_true", help="run each statement on its own (VACUUM, CREATE DATABASE)"
@@ -193,45 +254,49 @@ class AlienPostgresMagics(Magics):
             # Most lines are plain words; shlex where quoting or a trailing `# comment` may matter.
             argv = shlex.split(line, comments=True) if any(c in line for c in "'\"\\#") else line.split()
         except ValueError as exc:
-            raise UsageError(f"cannot read the arguments: {exc}") from None
+            raise _usage(f"cannot read the arguments: {exc}") from None
         if cell is not None:
             return self._sql_cell(argv, cell)
         if not argv:
-            raise UsageError(
-                f"say what to do: %alien_postgres {{{','.join(self.commands)}}} ... (see %alien_postgres?)"
-            )
+            raise _usage(f"say what to do: %alien_postgres {{{','.join(self.commands)}}} ...")
         command = self.commands.get(argv[0])
         if command is None:
-            raise UsageError(f"unknown subcommand {argv[0]!r}; one of: {', '.join(self.commands)}")
+            import difflib
+
+            close = difflib.get_close_matches(argv[0], list(self.commands), n=1)
+            guess = f" (did you mean {close[0]!r}?)" if close else ""
+            raise _usage(f"unknown subcommand {argv[0]!r}{guess}; one of: {', '.join(self.commands)}")
         func, parser = command
-        return func(parser.parse_args(argv[1:]))
+        return func(_parse(parser, argv[1:]))
 
     # -- subcommands ------------------------------------------------------------
 
     def _bind(self, name: str, var: str | None, db: Any) -> Any:
-        variable = var or identifier_for(name)
-        if not variable.isidentifier():
-            raise UsageError(f"--as needs a Python identifier, not {variable!r}")
+        variable = check_variable("--as", var) if var is not None else identifier_for(name)
         self._ns[variable] = db
         print(f"handle: {variable}")
         return db
 
     def _start(self, args: argparse.Namespace) -> Any:
+        if args.var is not None:  # before anything starts, not after
+            check_variable("--as", args.var)
         if args.storage is not None:
             from ..core import parse_size
 
             try:
-                parse_size(args.storage)
+                if parse_size(args.storage) <= 0:
+                    raise ValueError("must be more than zero, like 20Gi")
             except ValueError as exc:
-                raise UsageError(f"--storage {exc}") from None
+                raise _usage(f"--storage {exc}", self.commands["start"][1]) from None
         if args.backend != "local":
             return self._start_cloud(args)
         flags = {"--plan": args.plan, "--cpu": args.cpu, "--memory": args.memory, "--ha": args.ha,
                  "--region": args.region}  # fmt: skip
         cloud_only = [flag for flag, value in flags.items() if value]
         if cloud_only:
-            raise UsageError(
-                f"{', '.join(cloud_only)} apply to cloud backends; add --backend aurora (or another)."
+            raise _usage(
+                f"{', '.join(cloud_only)} apply to cloud backends; add --backend aurora (or another).",
+                self.commands["start"][1],
             )
         db = self.state.start(args.name, args.version)
         return self._bind(args.name, args.var, db)
@@ -250,6 +315,16 @@ class AlienPostgresMagics(Magics):
         return self._bind(args.name, args.var, db)
 
     def _attach(self, args: argparse.Namespace) -> Any:
+        if args.var is not None:
+            check_variable("--as", args.var)
+        if args.binding_env is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", args.binding_env):
+            raise _usage(
+                f"--binding-env {args.binding_env!r} is not an environment variable name "
+                "(letters, digits and _); leave it out to read ALIEN_<NAME>_BINDING",
+                self.commands["attach"][1],
+            )
+        if args.binding_file is not None and not args.binding_file.strip():
+            raise _usage("--binding-file needs a path", self.commands["attach"][1])
         db = self.state.attach(args.name, binding_env=args.binding_env, binding_file=args.binding_file)
         print(f"{args.name}: attached ({db.url})")
         return self._bind(args.name, args.var, db)
@@ -269,13 +344,16 @@ class AlienPostgresMagics(Magics):
         return pd.DataFrame(rows).set_index("name")
 
     def _stop(self, args: argparse.Namespace) -> None:
-        self.state.forget(args.name)
+        # Stop first: a refused stop (unknown name, a bad one) leaves the handle as it was.
         self.state.controller.stop(args.name)
+        self.state.forget(args.name)
         print(f"{args.name}: stopped (data kept)")
 
     def _delete(self, args: argparse.Namespace) -> None:
         if not args.yes:
-            raise UsageError(f"deleting removes all data of {args.name!r}; add --yes to confirm")
+            message = f"deleting removes all data of {args.name!r}; add --yes to confirm"
+            raise _usage(message, self.commands["delete"][1])
+        self.state.controller.status(args.name)  # an unknown name: DatabaseNotFound, handle kept
         self.state.forget(args.name)
         self.state.controller.delete(args.name)
         print(f"{args.name}: deleted")
@@ -293,7 +371,7 @@ class AlienPostgresMagics(Magics):
 
         path = args.notebook or self._notebook_path()
         if path is None:
-            raise UsageError("name the notebook file: %alien_postgres audit path/to/notebook.ipynb")
+            raise _usage("name the notebook file: %alien_postgres audit path/to/notebook.ipynb")
         return audit_notebook(path, self.state.redactor)
 
     def _notebook_path(self) -> str | None:
@@ -310,7 +388,11 @@ class AlienPostgresMagics(Magics):
             # The common `%%alien_postgres [NAME]`: no need for a full argparse pass.
             args = argparse.Namespace(name=argv[0] if argv else None, out=None, limit=None, autocommit=False)
         else:
-            args = self._cell_args.parse_args(argv)
+            args = _parse(self._cell_args, argv)
+        if args.out is not None:
+            check_variable("--out", args.out)
+        if args.limit is not None and args.limit < 0:
+            raise _usage(f"--limit must be 0 or more, not {args.limit}", self._cell_args)
         db = self.state.database(args.name or self.default_database or None)
         result = db.run(cell, self._ns, autocommit=args.autocommit or self.autocommit, limit=args.limit)
         if args.out:
@@ -328,6 +410,13 @@ class AlienPostgresMagics(Magics):
         display(result.head(self.display_limit))
         print(f"showing {self.display_limit} of {rows} rows; all of them are in `{keep}`")
         return None
+
+
+def _parse(parser: MagicArgumentParser, argv: list[str]) -> argparse.Namespace:
+    try:
+        return parser.parse_args(argv)
+    except UsageError as exc:  # MagicArgumentParser.error: re-raised bare, with the usage line
+        raise _usage(str(exc), parser) from None
 
 
 def register(shell: Any, redactor: Redactor) -> AlienPostgresMagics:

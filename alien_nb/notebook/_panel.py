@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from ..core import AlienError, format_size, parse_binding, parse_cpu, parse_size, pick_tier
+from ..core import AlienError, format_size, parse_binding, pick_tier
 from ._state import NotebookState
 
 _BACKENDS = [
@@ -123,12 +123,16 @@ class Panel:
         self.plan_button.layout.display = "" if cloud else "none"
 
     def _show_tiers(self) -> None:
+        from ..core import Postgres
+
+        spec = {key: field.value.strip() for key, field in (("cpu", self.cpu), ("memory", self.memory))}
         try:
-            cpu = parse_cpu(self.cpu.value) if self.cpu.value.strip() else None
-            memory = parse_size(self.memory.value) if self.memory.value.strip() else None
-        except ValueError as exc:
-            self.tiers.value = f"<span style='color:#b00'>cpu/memory: {exc}</span>"
+            # The resource's own rules, so 5,000 digits are refused here as they are everywhere.
+            resource = Postgres.parse({"id": "tiers", **{k: v for k, v in spec.items() if v}})
+        except AlienError as exc:
+            self.tiers.value = f"<span style='color:#b00'>cpu/memory: {html.escape(exc.message)}</span>"
             return
+        cpu, memory = resource.cpu_cores, resource.memory_bytes
         cells = []
         for backend, label in (("aurora", "Aurora Serverless v2"), ("cloud-sql", "Cloud SQL"),
                                ("flexible-server", "Azure Flexible Server")):  # fmt: skip
@@ -143,10 +147,15 @@ class Panel:
         """The live line: what the named local database is doing right now."""
         if self.backend.value != "local" or self._busy.locked():
             return
+        from ..local import DatabaseNotFound
+
         try:
             status = self.state.controller.status(self.name.value.strip())
-        except AlienError:
+        except DatabaseNotFound:
             self.status.value = "<i>no local database by that name yet: Start creates it</i>"
+            return
+        except AlienError as exc:  # a name Start would refuse: say so now, not "Start creates it"
+            self.status.value = f"<span style='color:#b00'>{html.escape(exc.message)}</span>"
             return
         self.status.value = (
             f"<b>{html.escape(status.name)}</b>: {status.lifecycle} ({status.health}), "
@@ -181,7 +190,7 @@ class Panel:
         self.status.value = f"starting {name}…"
         self.progress.value, self.progress.layout.visibility = 0, "visible"
         steps = {"init": 1, "start": 2, "bootstrap": 3}
-        binding = self.state.controller.manager.start(
+        binding = self.state.writable_manager().start(
             name, self.version.value if self.version.value != "18" else None,
             progress=lambda step: setattr(self.progress, "value", steps.get(step, self.progress.value)),
         )  # fmt: skip
@@ -202,8 +211,8 @@ class Panel:
                 "database": name, "username": self.user.value.strip(), "password": self._password,
             }, name=name)  # fmt: skip
             self._password = None
-            db = self.state._register(name, binding, backend="external")
-            db.connection.execute("SELECT 1")
+            # Checked before it replaces anything: a failed attach keeps a working handle of this name.
+            db = self.state._register(name, binding, backend="external", check=True)
         self.status.value = f"<b>{name}</b> attached"
         self._show_db(db)
 
@@ -227,9 +236,9 @@ class Panel:
 
     def _stop(self) -> None:
         name = self.name.value.strip()
-        self.state.forget(name)
         if self.backend.value == "local":
-            self.state.controller.stop(name)
+            self.state.controller.stop(name)  # a refused stop leaves the handle as it was
+        self.state.forget(name)
         status = self.state.controller.status(name) if self.backend.value == "local" else None
         size = f", {format_size(status.data_size)} kept" if status else ""
         self.status.value = f"<b>{name}</b> is stopped{size}"

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core import AlienError, PostgresBinding, Redactor, binding_env_var, parse_binding
+from ..core._bindings import MAX_BINDING_BYTES
 from ._database import Database
 
 Printer = Callable[[str], None]
@@ -31,9 +32,21 @@ class NotebookState:
         if self._controller is None:
             from ..controllers import LocalPostgresController
             from ..local import LocalPostgresManager
+            from ..local._home import check_home
 
-            self._controller = LocalPostgresController(LocalPostgresManager(self._home, notify=self._print))
+            manager = LocalPostgresManager(self._home, notify=self._print)
+            # A home that is /dev/null or a file: one clear error, not "no databases" or a raw OSError.
+            check_home(manager.home, create=False)
+            self._controller = LocalPostgresController(manager)
         return self._controller
+
+    def writable_manager(self) -> Any:
+        """The local manager, once its home is known to take new databases."""
+        from ..local._home import check_home
+
+        manager = self.controller.manager
+        check_home(manager.home, create=True)
+        return manager
 
     # -- getting a database ---------------------------------------------------
 
@@ -41,7 +54,7 @@ class NotebookState:
         started = time.perf_counter()
         bar = _StartProgress(name) if show_progress else None
         try:
-            binding = self.controller.manager.start(name, version, progress=bar.step if bar else None)
+            binding = self.writable_manager().start(name, version, progress=bar.step if bar else None)
         finally:
             if bar is not None:
                 bar.close()
@@ -64,10 +77,7 @@ class NotebookState:
     ) -> Database:
         if binding is None:
             binding = self._read_binding(name, binding_env, binding_file)
-        db = self._register(name, binding, backend=binding.service)
-        with db.connection.cursor() as cur:  # fail now, with a clear error, if it is unreachable
-            cur.execute("SELECT 1")
-        return db
+        return self._register(name, binding, backend=binding.service, check=True)
 
     # -- cloud ----------------------------------------------------------------
 
@@ -109,10 +119,15 @@ class NotebookState:
         if file is not None:
             path = Path(file).expanduser()
             try:
-                text = path.read_text(encoding="utf-8")
+                with path.open("rb") as f:  # bounded: the "file" may be /dev/zero or a FIFO
+                    data = f.read(MAX_BINDING_BYTES + 1)
             except OSError as exc:
-                raise AlienError(f"Cannot read binding file {path}: {exc.strerror}.") from None
-            return parse_binding(text, name=name, variable=str(path))
+                raise AlienError(
+                    f"Cannot read binding file {path}: {exc.strerror or 'not a readable file'}.",
+                    hint="Give the path of a JSON file you can read (--binding-file), "
+                    f"or set {binding_env_var(name)} instead.",
+                ) from None
+            return parse_binding(data, name=name, variable=str(path))
         variable = env or binding_env_var(name)
         text_or_none = os.environ.get(variable)
         if text_or_none is None:
@@ -121,10 +136,14 @@ class NotebookState:
             raise BindingNotConfigured(name, variable)
         return parse_binding(text_or_none, name=name, variable=variable)
 
-    def _register(self, name: str, binding: PostgresBinding, *, backend: str) -> Database:
-        old = self.databases.pop(name, None)
-        if old is not None:
-            old.close()
+    def _register(
+        self, name: str, binding: PostgresBinding, *, backend: str, check: bool = False
+    ) -> Database:
+        """Make the handle for ``binding`` and put it in place of any handle of that name.
+
+        With ``check`` the new handle must answer ``SELECT 1`` first: a failed
+        attach leaves a working handle of the same name bound and open.
+        """
         from ..resolver import default_settings, resolver_for
 
         resolver = resolver_for(default_settings())
@@ -140,6 +159,16 @@ class NotebookState:
                 refresh=lambda: resolver.resolve(binding, name=name),
             )
         db.report = self._print
+        if check:
+            try:
+                with db.connection.cursor() as cur:  # fail now, with a clear error, if it is unreachable
+                    cur.execute("SELECT 1")
+            except BaseException:
+                db.close()
+                raise
+        old = self.databases.pop(name, None)
+        if old is not None and old is not db:
+            old.close()
         self.databases[name] = db
         self.current = name
         return db

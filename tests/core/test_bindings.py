@@ -333,3 +333,124 @@ def test_no_display_or_error_shows_the_password(password: str) -> None:
     assume(password not in " ".join(shown("\x01placeholder\x01")))
     for text in shown(password):
         assert password not in text
+
+
+# -- hostile input: parse_binding raises BindingConfigInvalid and nothing else ----------
+
+HOSTILE_PASSWORD = "Hostile-Pa55word-9137"
+_json_scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=40)
+_json = st.recursive(
+    _json_scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=5),
+    max_leaves=25,
+)
+_field_values = (
+    _json | st.just(HOSTILE_PASSWORD) | st.integers(-(10**30), 10**30) | st.text(st.characters(), max_size=30)
+)
+_FIELDS = ["service", "host", "port", "database", "username", "password", "sslMode", "clusterEndpoint",
+           "passwordSecretArn", "serverCaCertificates", "passwordSecretName", "passwordSecretUri"]  # fmt: skip
+_binding_like = st.fixed_dictionaries(
+    {"password": st.just(HOSTILE_PASSWORD)},
+    optional={
+        "service": st.sampled_from(["local-postgres", "external", "aurora", "cloud-sql", "flexible-server"])
+        | _field_values,
+        **{key: _field_values for key in _FIELDS if key not in {"service", "password"}},
+    },
+)
+
+
+def _refused(data: Any) -> BindingConfigInvalid | None:
+    try:
+        parse_binding(data, name="db", variable="ALIEN_DB_BINDING")
+    except BindingConfigInvalid as exc:
+        assert exc.__cause__ is None and exc.__context__ is None
+        return exc
+    return None
+
+
+def _assert_no_password(exc: BindingConfigInvalid | None) -> None:
+    if exc is None:
+        return
+    for text in (str(exc), repr(exc), *exc._render_traceback_(), str(exc.hint)):
+        for shown in (HOSTILE_PASSWORD, HOSTILE_PASSWORD[:10], quote(HOSTILE_PASSWORD),
+                      base64.b64encode(HOSTILE_PASSWORD.encode()).decode()):  # fmt: skip
+            assert shown not in text
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=_binding_like)
+def test_any_binding_shaped_mapping_or_json_is_parsed_or_refused_cleanly(data: dict[str, Any]) -> None:
+    _assert_no_password(_refused(data))
+    try:
+        text = json.dumps(data)
+    except ValueError:  # NaN is valid for Python's json, but keep the test honest either way
+        return
+    _assert_no_password(_refused(text))
+    _assert_no_password(_refused(text.encode()))
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=_json | st.binary(max_size=200) | st.text(max_size=200))
+def test_any_json_text_or_bytes_is_refused_cleanly(data: Any) -> None:
+    _refused(data)
+    if not isinstance(data, (str, bytes)):
+        _refused(json.dumps(data))
+
+
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        ('{"service":"local-postgres","port":' + "9" * 5000 + "}", "more than 20 digits"),
+        ("[" * 10_000 + "]" * 10_000, "nested far too deep"),
+        ('{"a":' * 10_000 + "1" + "}" * 10_000, "nested far too deep"),
+        ('{"host": "' + "h" * (101 * 1024 * 1024) + '"}', "characters long"),
+        (b"\xff\xfe{", "not UTF-8"),
+        ("NaN", "expected a JSON object"),
+    ],
+    ids=["5000-digit-port", "10000-deep-array", "10000-deep-object", "100MB", "not-utf8", "nan"],
+)
+def test_pathological_binding_text_gets_a_specific_reason(text: str | bytes, reason: str) -> None:
+    exc = _refused(text)
+    assert exc is not None and reason in str(exc)
+    assert len(str(exc)) < 400  # one line, not the input
+
+
+@pytest.mark.parametrize("field", ["host", "database", "username", "password"])
+def test_text_no_encoding_can_carry_is_refused_by_field(field: str) -> None:
+    exc = _refused(local(**{field: "a\ud800b"}))  # a lone surrogate: not UTF-8, not JSON-safe
+    assert exc is not None and f"`{field}`" in str(exc)
+    assert "\ud800" not in str(exc)
+
+
+def test_a_nul_is_refused_in_the_host_only() -> None:
+    # The contract's wire vectors carry a NUL in username and password (percent-encoded in the URL).
+    assert "`host`" in str(_refused(local(host="a\x00b")))
+    assert parse_binding(local(username="a\x00b", password="p\x00w")).username == "a\x00b"
+
+
+def test_a_deep_mapping_and_odd_python_objects_are_refused_cleanly() -> None:
+    deep: dict[str, Any] = {}
+    node = deep
+    for _ in range(5000):
+        node["x"] = {}
+        node = node["x"]
+    assert _refused(local(port=deep)) is not None
+    assert _refused(local(port=10**5000)) is not None
+    for odd in (42, None, [local()], object(), memoryview(json.dumps(local()).encode())):
+        if isinstance(odd, memoryview):
+            assert parse_binding(odd).port == 5432
+        else:
+            assert "expected" in str(_refused(odd))
+
+
+def test_a_hostile_mapping_is_refused_cleanly() -> None:
+    class Hostile(dict[str, Any]):
+        def get(self, key: str, default: Any = None) -> Any:
+            raise RuntimeError(f"boom {HOSTILE_PASSWORD}")
+
+        def __getitem__(self, key: str) -> Any:
+            raise KeyError(HOSTILE_PASSWORD)
+
+    exc = _refused(Hostile(local(password=HOSTILE_PASSWORD)))
+    assert exc is not None
+    _assert_no_password(exc)

@@ -256,3 +256,184 @@ def test_arrow_path_respects_the_session(ip: Any, capsys: pytest.CaptureFixture[
     cell(ip, "--out ev", "SELECT id, now() AS ts FROM ev WHERE now() > :since")
     assert len(ip.user_ns["ev"]) == 6000
     assert db.sql("SELECT count(*) AS n FROM ev")["n"][0] == 6000
+
+
+# -- wrong input: refused with the rule, nothing started, nothing replaced -----------------------
+
+
+@pytest.mark.parametrize(
+    "line, rule, suggestion",
+    [
+        ("start mag-bad --as class", "a Python keyword", "--as class_db"),
+        ("start mag-bad --as 1bad", "not a Python identifier", "--as db_1bad"),
+        ("start mag-bad --as print", "a Python builtin", "--as print_db"),
+        ("start mag-bad --as In", "a name IPython itself uses", "--as In_db"),
+        ("start mag-bad --as a-b", "not a Python identifier", "--as a_b"),
+        ("attach mag-bad --as for", "a Python keyword", "--as for_db"),
+    ],
+)
+def test_a_handle_variable_must_be_a_usable_identifier(
+    ip: Any, nb_home: Path, line: str, rule: str, suggestion: str
+) -> None:
+    with pytest.raises(UsageError) as info:
+        ip.run_line_magic("alien_postgres", line)
+    assert type(info.value) is UsageError  # the exact class: IPython shows it without a traceback
+    assert rule in str(info.value) and suggestion in str(info.value)
+    assert not (nb_home / "postgres" / "mag-bad").exists(), "the database was started before the refusal"
+    for bad in ("class", "1bad", "print", "In", "for"):
+        assert not isinstance(ip.user_ns.get(bad), Database)
+
+
+@pytest.mark.parametrize("out, rule", [("1bad", "not a Python identifier"), ("lambda", "keyword"),
+                                       ("len", "builtin"), ("a b", "not a Python identifier")])  # fmt: skip
+def test_a_cell_result_variable_must_be_a_usable_identifier(ip: Any, out: str, rule: str) -> None:
+    ip.run_line_magic("alien_postgres", "start mag-db")
+    ip.user_ns["ran"] = 0
+    with pytest.raises(UsageError, match=rule):
+        cell(ip, f"mag-db --out '{out}'", "SELECT 1 AS one")
+    assert out not in ip.user_ns
+
+
+def test_builtin_named_databases_get_a_prefixed_default_handle() -> None:
+    from alien_nb.notebook._magics import identifier_for
+
+    assert [identifier_for(n) for n in ("list", "id", "class", "9lives", "vec-db", "match")] == [
+        "db_list", "db_id", "db_class", "db_9lives", "vec_db", "match"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "line, expected, usage",
+    [
+        ("launch x", "unknown subcommand 'launch'", None),
+        ("strat x", "did you mean 'start'?", None),
+        ("start", "the following arguments are required: name", "%alien_postgres start"),
+        ("start x --bogus", "unrecognized arguments: --bogus", "%alien_postgres start"),
+        ("start x --backend moon", "invalid choice", "%alien_postgres start"),
+        ("stop", "required: name", "%alien_postgres stop"),
+        ("delete mag-db", "--yes", "%alien_postgres delete"),
+        ("attach x --binding-env A --binding-file b", "not allowed with", "%alien_postgres attach"),
+        ("start x --memory 8Gi", "apply to cloud backends", "%alien_postgres start"),
+        ("start x --storage lots", "--storage", "%alien_postgres start"),
+        ("start x --storage 0", "more than zero", "%alien_postgres start"),
+        ("attach x --binding-env ''", "not an environment variable name", "%alien_postgres attach"),
+        ("attach x --binding-env A=B", "not an environment variable name", "%alien_postgres attach"),
+        ("attach x --binding-file ''", "needs a path", "%alien_postgres attach"),
+        ("start 'unclosed", "cannot read the arguments", None),
+        ("", "say what to do", None),
+    ],
+)
+def test_usage_errors_are_one_line_with_the_usage(
+    ip: Any, line: str, expected: str, usage: str | None
+) -> None:
+    with pytest.raises(UsageError) as info:
+        ip.run_line_magic("alien_postgres", line)
+    err = info.value
+    assert type(err) is UsageError and err.__cause__ is None
+    assert err.__context__ is None or err.__suppress_context__
+    lines = err._render_traceback_()  # type: ignore[attr-defined]
+    assert lines[0].startswith("UsageError: ") and expected in lines[0]
+    if usage is not None:
+        assert any(entry.startswith(f"usage: {usage}") for entry in lines), lines
+    assert not any("File " in entry or "Traceback" in entry for entry in lines)
+
+
+def test_cell_usage_errors(ip: Any) -> None:
+    ip.run_line_magic("alien_postgres", "start mag-db")
+    for line, expected in (("--limit abc", "invalid int value"), ("--limit -1", "0 or more"),
+                           ("mag-db --bogus", "unrecognized arguments")):  # fmt: skip
+        with pytest.raises(UsageError, match=expected) as info:
+            cell(ip, line, "SELECT 1")
+        assert "usage: %%alien_postgres" in "\n".join(info.value._render_traceback_())  # type: ignore[attr-defined]
+
+
+def test_a_failed_attach_keeps_the_working_handle(
+    ip: Any, nb_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ip.run_line_magic("alien_postgres", "start mag-db")
+    binding = json.loads(ip.user_ns["mag_db"]._runtime_binding.runtime_json().get_secret_value())
+    monkeypatch.setenv("ALIEN_KEPT_BINDING", json.dumps(binding))
+    kept = ip.run_line_magic("alien_postgres", "attach kept")
+    magics = ip.find_line_magic("alien_postgres").__self__
+    password = password_of(nb_home, "mag-db")
+
+    from alien_nb.core import ConnectionFailed
+
+    attempts = {  # each replaces `kept` with something that cannot work
+        "wrong port": {**binding, "port": 1},
+        "wrong password": {**binding, "password": "not-" + password},
+    }
+    for what, bad in attempts.items():
+        monkeypatch.setenv("ALIEN_KEPT_BINDING", json.dumps(bad))
+        with pytest.raises(ConnectionFailed) as info:
+            ip.run_line_magic("alien_postgres", "attach kept")
+        assert password not in str(info.value), what
+        assert ip.user_ns["kept"] is kept and magics.state.databases["kept"] is kept, what
+        assert kept.sql("SELECT 1 AS one")["one"][0] == 1, what
+    for garbage in (
+        "",
+        "{",
+        "[" * 5000,
+        "x" * 2_000_000,
+        '{"service": "local-postgres", "port": 1' + "0" * 5000 + "}",
+    ):
+        monkeypatch.setenv("ALIEN_KEPT_BINDING", garbage)
+        with pytest.raises(BindingConfigInvalid, match="ALIEN_KEPT_BINDING"):
+            ip.run_line_magic("alien_postgres", "attach kept")
+        assert kept.sql("SELECT 1 AS one")["one"][0] == 1
+    assert magics.state.current == "kept"
+
+
+@pytest.mark.parametrize("kind", ["missing", "directory", "not-json", "dev-zero", "huge"])
+def test_unusable_binding_files_get_a_clear_error(ip: Any, tmp_path: Path, kind: str) -> None:
+    path = {"missing": tmp_path / "nope.json", "directory": tmp_path, "dev-zero": Path("/dev/zero"),
+            "not-json": tmp_path / "b.json", "huge": tmp_path / "huge.json"}[kind]  # fmt: skip
+    if kind == "not-json":
+        path.write_text("host=127.0.0.1 password=Hunter2-Not-Json")
+    if kind == "huge":
+        path.write_bytes(b" " * (3 << 20))
+    from alien_nb.core import AlienError
+
+    with pytest.raises(AlienError) as info:
+        ip.run_line_magic("alien_postgres", f"attach fileb --binding-file {path}")
+    text = "\n".join(info.value._render_traceback_())
+    assert str(path) in text and "What to do:" in text
+    assert "Hunter2" not in text
+
+
+def test_stop_or_delete_of_unknown_names_keeps_every_handle(ip: Any) -> None:
+    from alien_nb.core import AlienError
+
+    db = ip.run_line_magic("alien_postgres", "start mag-db")
+    magics = ip.find_line_magic("alien_postgres").__self__
+    for line in ("stop ghost", "delete ghost --yes", "stop 'bad name'", "delete ../x --yes", "status ghost"):
+        with pytest.raises(AlienError) as info:
+            ip.run_line_magic("alien_postgres", line)
+        assert info.value.hint, line
+    assert magics.state.databases["mag-db"] is db and db.sql("SELECT 1 AS one")["one"][0] == 1
+
+
+@pytest.mark.parametrize("home", ["/dev/null", "/dev/null/sub", "/sys/alien-nb-magic-home"])
+def test_an_unusable_home_is_one_clear_error_in_the_notebook(ip: Any, home: str) -> None:
+    from alien_nb.local._home import HomeUnusable
+    from alien_nb.notebook._panel import Panel
+    from alien_nb.notebook._state import NotebookState
+
+    magics = ip.find_line_magic("alien_postgres").__self__
+    saved, magics._state = magics._state, NotebookState(redactor=magics.redactor, home=home)
+    try:
+        lines = ["start mag-home", "list", "status", "status mag-home"]
+        if home.startswith("/sys"):
+            lines = ["start mag-home"]  # nothing there to list: reading it is fine
+        for line in lines:
+            with pytest.raises(HomeUnusable) as info:
+                ip.run_line_magic("alien_postgres", line)
+            shown = info.value._render_traceback_()
+            assert len(shown) == 2 and "cannot be used" in shown[0] and shown[1].startswith("What to do:")
+        panel = Panel(magics.state)
+        panel.name.value = "mag-home"
+        panel.start_button.click()
+        assert "cannot be used" in panel.status.value
+    finally:
+        magics._state.close()
+        magics._state = saved
+    assert not Path("/sys/alien-nb-magic-home").exists()

@@ -89,7 +89,12 @@ def test_panel_reports_bad_input(ip: Any, recorded: list[str]) -> None:
     panel = Panel(ip.find_line_magic("alien_postgres").__self__.state)
     panel.cpu.value = "lots"
     assert "cpu/memory" in panel.tiers.value
+    panel.cpu.value = "2"
+    panel.memory.value = "9" * 5000 + "Gi"  # an OverflowError in the tier table, before
+    assert "cpu/memory" in panel.tiers.value and "too long to be a size" in panel.tiers.value
+    panel.memory.value = "8Gi"
     panel.name.value = "bad/name"
+    assert "database name must be" in panel.status.value and "Start creates it" not in panel.status.value
     panel.start_button.click()
     assert "database name" in panel.status.value
     panel.backend.value = "external"
@@ -123,3 +128,34 @@ def test_panel_shows_a_cloud_plan_without_calling_the_cloud(ip: Any, recorded: l
     panel.memory.value = "1Ti"
     panel.plan_button.click()
     assert "largest" in panel.status.value  # no tier fits: a clear error in the status line
+
+
+def test_a_failed_panel_attach_keeps_the_working_handle(ip: Any, nb_home: Path, recorded: list[str]) -> None:
+    from alien_nb.notebook._panel import Panel
+
+    magics = ip.find_line_magic("alien_postgres").__self__
+    kept = ip.run_line_magic("alien_postgres", "start panel-kept")
+    password = password_of(nb_home, "panel-kept")
+    panel = Panel(magics.state)
+    panel.name.value = "panel-kept"
+    panel.backend.value = "external"
+    panel.host.value, panel.port.value, panel.user.value = "127.0.0.1", 1, "postgres"
+    panel.password.set_state({"value": password})
+    panel.attach_button.click()  # nothing listens on port 1
+    assert "color:#b00" in panel.status.value
+    assert magics.state.databases["panel-kept"] is kept and ip.user_ns["panel_kept"] is kept
+    assert kept.sql("SELECT 1 AS one")["one"][0] == 1
+
+    panel.backend.value = "env"  # ALIEN_PANEL_KEPT_BINDING is not set
+    panel.attach_button.click()
+    assert "ALIEN_PANEL_KEPT_BINDING" in panel.status.value
+    assert magics.state.databases["panel-kept"] is kept
+
+    panel.backend.value = "local"
+    panel.name.value = "ghost-db"
+    panel.stop_button.click()
+    assert "No local database named &#x27;ghost-db&#x27;" in panel.status.value
+    assert kept.sql("SELECT 1 AS one")["one"][0] == 1
+    everything = "\n".join(recorded) + all_state(panel.widget)
+    assert not any(s.decode() in everything for s in secret_spellings(password))
+    ip.run_line_magic("alien_postgres", "stop panel-kept")

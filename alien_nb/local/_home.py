@@ -1,0 +1,79 @@
+"""Is a home folder usable at all? Checked before anything reads or writes under it.
+
+A home that is ``/dev/null``, a file, under a file, in a symlink loop, or
+somewhere nothing can be created would otherwise surface as a raw
+``NotADirectoryError`` deep in a start, or worse as "no databases" from a
+listing that looked at nothing.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+import tempfile
+from pathlib import Path
+
+from ..core._errors import show_as_public
+from ._errors import LocalServerError
+
+
+class HomeUnusable(LocalServerError):
+    """The alien_nb home (``--home``, ``$ALIEN_NB_HOME``) cannot hold databases."""
+
+    def __init__(self, home: Path | str, reason: str) -> None:
+        self.home, self.reason = home, reason
+        super().__init__(
+            f"The alien-nb home {str(home)!r} cannot be used: {reason}.",
+            hint="Point --home or ALIEN_NB_HOME at a folder you can write, "
+            "for example ~/.local/share/alien-nb.",
+        )
+
+
+def _why(exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return "its path runs into a symlink loop"
+    if exc.errno == errno.ENOTDIR:
+        return "a part of its path is a file, not a folder"
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"it cannot be written ({exc.strerror})"
+    if exc.errno == errno.ENOENT:
+        return f"it cannot be created there ({exc.strerror})"
+    return f"{exc.strerror or type(exc).__name__}"
+
+
+def check_home(home: Path, *, create: bool) -> None:
+    """Refuse a home that is not a usable folder before anything touches it.
+
+    A home that does not exist yet is fine for commands that only read (it
+    holds no databases); ``create`` proves that it (or the folder it will be
+    made in) can be written, without creating anything. Raise `HomeUnusable`
+    naming the problem.
+    """
+    for path in (home, home / "postgres"):
+        try:
+            mode = os.stat(path).st_mode
+        except FileNotFoundError:
+            break
+        except OSError as exc:
+            raise HomeUnusable(home, _why(exc)) from None
+        if not stat.S_ISDIR(mode):
+            what = "a file" if stat.S_ISREG(mode) else "a device or other special file"
+            where = "it is" if path == home else f"{path} is"
+            raise HomeUnusable(home, f"{where} {what}, not a folder")
+    if not create:
+        return
+    # Probe the deepest folder that exists, creating nothing: the start itself makes the rest.
+    folder = home / "postgres"
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise HomeUnusable(home, f"{folder} is not a folder")
+    try:
+        with tempfile.TemporaryFile(dir=folder, prefix=".alien-nb-write-probe-"):
+            pass
+    except OSError as exc:
+        raise HomeUnusable(home, _why(exc)) from None
+
+
+show_as_public(globals())
