@@ -38,7 +38,9 @@ class Impostor:
             raise ValueError(f"method must be one of {sorted(_METHODS)}")
         self.method = method
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        # No SO_REUSEADDR: like a real squatter, it only gets a port nobody listens on.
+        # As a squatter would: a port left in TIME_WAIT by the dead server's connections is
+        # bindable this way, one with a listener still is not.
+        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._listener.bind(("127.0.0.1", port))
         self._listener.listen(16)
         self._listener.settimeout(0.1)
