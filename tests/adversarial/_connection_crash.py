@@ -2,16 +2,57 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
+import json
 import os
 import signal
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import quote
 
+from alien_nb.controllers import LocalPostgresController
 from alien_nb.local import LocalPostgresManager
 from alien_nb.local._lock import database_lock
 from alien_nb.local._postmaster import is_postgres_process, is_zombie, read_postmaster_pid
+from alien_nb.notebook._state import NotebookState
+
+NAME = "leaky"
+
+
+def spellings(password: str, user: str = "postgres") -> list[bytes]:
+    """Every form of the password an impostor could use: plain, encoded, MD5-hashed, any 8-char run."""
+    raw = password.encode()
+    inner = hashlib.md5(raw + user.encode()).hexdigest()
+    forms = [raw, quote(password, safe="").encode(), base64.b64encode(raw), raw.hex().encode(),
+             raw.hex().upper().encode(), inner.encode(), hashlib.md5(inner.encode() + b"salt").hexdigest().encode()]  # fmt: skip
+    forms += [raw[i : i + 8] for i in range(len(raw) - 7)]
+    return forms
+
+
+def assert_nothing_of(password: str, received: bytes) -> None:
+    for form in spellings(password):
+        assert form not in received, "the impostor received a form of the password"
+
+
+class Lines(list[str]):
+    def __call__(self, line: str) -> None:
+        self.append(line)
+
+
+def notebook(home: Path, lines: Lines) -> NotebookState:
+    """The kernel's state, its monitor checking every 0.1 s."""
+    state = NotebookState(printer=lines, home=str(home))
+    state._controller = LocalPostgresController(
+        LocalPostgresManager(home, notify=lines, monitor_interval=0.1, start_timeout=60)
+    )
+    return state
+
+
+def password_of(home: Path) -> str:
+    return str(json.loads((home / "postgres" / NAME / "metadata.json").read_text())["password"])
 
 
 def _children(pid: int) -> list[int]:

@@ -10,48 +10,32 @@ workers' TCP connections by SCRAM only (``require_auth``).
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import psycopg
 import pytest
 
 from alien_nb import ConnectionFailed, get_postgres_connection
-from alien_nb.controllers import LocalPostgresController
 from alien_nb.local import LocalPostgresManager
 from alien_nb.notebook._database import Database
 from alien_nb.notebook._state import NotebookState
 from tests.local.conftest import stop_everything
 
-from ._connection_crash import kill9, monitor_held_off, server_port, wait_for
+from ._connection_crash import (
+    NAME,
+    Lines,
+    assert_nothing_of,
+    kill9,
+    monitor_held_off,
+    notebook,
+    password_of,
+    server_port,
+    wait_for,
+)
 from .impostor import Impostor
-
-NAME = "leaky"
-
-
-def spellings(password: str, user: str = "postgres") -> list[bytes]:
-    """Every form of the password an impostor could use: plain, encoded, MD5-hashed, any 8-char run."""
-    raw = password.encode()
-    inner = hashlib.md5(raw + user.encode()).hexdigest()
-    forms = [raw, quote(password, safe="").encode(), base64.b64encode(raw), raw.hex().encode(),
-             raw.hex().upper().encode(), inner.encode(), hashlib.md5(inner.encode() + b"salt").hexdigest().encode()]  # fmt: skip
-    forms += [raw[i : i + 8] for i in range(len(raw) - 7)]
-    return forms
-
-
-def assert_nothing_of(password: str, received: bytes) -> None:
-    for form in spellings(password):
-        assert form not in received, "the impostor received a form of the password"
-
-
-class Lines(list[str]):
-    def __call__(self, line: str) -> None:
-        self.append(line)
 
 
 @pytest.fixture
@@ -59,19 +43,6 @@ def home(tmp_path: Path) -> Iterator[Path]:
     path = tmp_path / "h"
     yield path
     stop_everything(path)
-
-
-def notebook(home: Path, lines: Lines) -> NotebookState:
-    """The kernel's state, its monitor checking every 0.1 s."""
-    state = NotebookState(printer=lines, home=str(home))
-    state._controller = LocalPostgresController(
-        LocalPostgresManager(home, notify=lines, monitor_interval=0.1, start_timeout=60)
-    )
-    return state
-
-
-def password_of(home: Path) -> str:
-    return str(json.loads((home / "postgres" / NAME / "metadata.json").read_text())["password"])
 
 
 @pytest.fixture
