@@ -102,6 +102,8 @@ class Database:
         self._fresh = True  # the details just resolved serve the first connection
         self._conn: psycopg.Connection[Any] | None = None
         self._lock = threading.RLock()
+        # Apart from _lock, which a long statement holds: the engine's pool connects meanwhile.
+        self._info_lock = threading.Lock()
         self._engine: sqlalchemy.Engine | None = None
         self._arrow: ArrowFetcher | None = _arrow_fetcher(lambda: self._current_connection_info())
         self.report: Callable[[str], None] = lambda _line: None
@@ -130,7 +132,7 @@ class Database:
 
     def _current_connection_info(self) -> PostgresConnection:
         """The details for a new connection: re-read (metadata, secret store) unless just resolved."""
-        with self._lock:
+        with self._info_lock:
             if self._refresh is not None and not self._fresh:
                 self._follow(self._refresh())
             self._fresh = False
@@ -139,7 +141,7 @@ class Database:
     def _latest(self) -> PostgresConnection:
         """The details to show or hand on; a local database's are re-read (one small file)."""
         if self.backend == "local" and self._refresh is not None:
-            with self._lock:
+            with self._info_lock:
                 self._follow(self._refresh())
         return self._connection_info
 

@@ -216,10 +216,12 @@ def fetch_single(
     """Fetch one read-only statement's rows by the fastest path; None if it is not one."""
     if arrow is None or not eligible_for_arrow(original, params):
         return None
-    cap = SMALL_RESULT_ROWS if limit is None else min(limit, SMALL_RESULT_ROWS)
-    probe = f"SELECT * FROM (\n{statement.text}\n) AS _alien_nb_probe LIMIT {cap + 1}"
     import psycopg
 
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        return None  # inside the user's transaction a failing probe would abort it: run it as written
+    cap = SMALL_RESULT_ROWS if limit is None else min(limit, SMALL_RESULT_ROWS)
+    probe = f"SELECT * FROM (\n{statement.text}\n) AS _alien_nb_probe LIMIT {cap + 1}"
     started = time.perf_counter()
     try:
         with conn.cursor() as cur:
