@@ -7,7 +7,14 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..core import AlienError, PostgresBinding, Redactor, WorkerEnv, redacted_connection_string
+from ..core import (
+    AlienError,
+    ConnectionFailed,
+    PostgresBinding,
+    Redactor,
+    WorkerEnv,
+    redacted_connection_string,
+)
 from ..resolver._connection import PostgresConnection, connection_for
 from ..resolver._liveness import Liveness, probe
 from ._fetch import ArrowConnectionLost, ArrowFetcher, fetch_single
@@ -401,26 +408,37 @@ def local_connection(manager: LocalPostgresManager, name: str) -> PostgresConnec
     Read at each new connection, so a handle follows its server to a new port
     (the monitor restarted it where the old one was taken; `alien-nb stop` and
     `start` elsewhere). The Unix socket, in the database's private folder,
-    cannot be squatted the way a loopback port can; while it is missing (a
-    server started without one) the connection goes by TCP, SCRAM only.
-    A socket file left by a killed server refuses connections: then the
-    connection fails rather than try the port, where anyone may listen.
+    cannot be squatted the way a loopback port can. Without it the port is
+    tried (SCRAM only) only while a server runs for the database (one started
+    without a socket): when none runs, whatever listens there is not it.
+    A socket file left by a killed server refuses connections: that fails
+    too, without trying the port.
     """
     import stat
 
+    from ..local._postmaster import is_postgres_process, read_postmaster_pid
+
     binding = manager.binding(name)
-    folder = manager.socket_dir(name)
-    via: str | None = None
-    if folder is not None:
-        try:
-            mode = manager.paths(name).socket_file(binding.port).lstat().st_mode
-        except OSError:
-            mode = 0
-        if stat.S_ISSOCK(mode):
-            via = str(folder)
     password = binding.inline_password
     assert password is not None, "local bindings carry their password"
-    return connection_for(binding, password, socket_dir=via)
+    folder = manager.socket_dir(name)
+    if folder is None:  # its path is too long for a socket: the server listens on TCP only
+        return connection_for(binding, password)
+    paths = manager.paths(name)
+    try:
+        mode = paths.socket_file(binding.port).lstat().st_mode
+    except OSError:
+        mode = 0
+    if stat.S_ISSOCK(mode):
+        return connection_for(binding, password, socket_dir=str(folder))
+    info = read_postmaster_pid(paths.data)
+    if info is None or not is_postgres_process(info.pid, paths.data):
+        raise ConnectionFailed(
+            f"{binding.host}:{binding.port}/{binding.database}",
+            "its server is not running",
+            hint=f"Start it: `%alien_postgres start {name}` (or wait: the monitor may be restarting it).",
+        )
+    return connection_for(binding, password)
 
 
 def _what(statements: list[Statement]) -> str:

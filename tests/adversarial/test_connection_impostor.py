@@ -104,8 +104,10 @@ def test_stop_and_start_elsewhere_while_the_port_is_taken(
     db.sql("CREATE TABLE kept (v int); INSERT INTO kept VALUES (7)")
     other = LocalPostgresManager(home, notify=lambda _m: None, monitor=False)  # another terminal
     old = db.connection.info.port
-    other.stop(NAME)
+    other.stop(NAME)  # a clean stop: the server removes its socket
     with Impostor(old, method="cleartext") as impostor:
+        with pytest.raises(ConnectionFailed, match="not running"):
+            db.sql("SELECT v FROM kept")  # not tried on the port: no server of its runs
         other.start(NAME)
         assert db.sql("SELECT v FROM kept")["v"].tolist() == [7]
         assert db.connection.info.port != old and len(moved_lines(lines)) == 1
