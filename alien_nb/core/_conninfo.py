@@ -64,7 +64,9 @@ def required_auth(service: str, sslmode: str) -> str | None:
     verifier. The same holds for an ``external`` binding without TLS
     (``sslmode=disable``), where nothing else authenticates the server.
     With ``verify-ca`` / ``verify-full`` the certificate does, and managed
-    servers may ask for any method over it.
+    servers may ask for any method over it. (An impostor that speaks SCRAM
+    still gets the client's proof, open to offline guessing: harmless for
+    the 24 random characters of a local password, not for a weak one.)
     """
     if service == "local-postgres" or not sslmode.startswith("verify"):
         return SCRAM_ONLY

@@ -8,13 +8,16 @@ port after the server died (issue 11, section 1)::
     assert password not in imp.received
 
 ``method`` is what it asks for after the startup packet: ``"cleartext"``
-(AuthenticationCleartextPassword, R 3), ``"md5"`` (R 5 with a salt) or
-``"trust"`` (AuthenticationOk at once, then ReadyForQuery). It refuses TLS
+(AuthenticationCleartextPassword, R 3), ``"md5"`` (R 5 with a salt),
+``"scram"`` (SCRAM-SHA-256 up to the client's proof, which it cannot
+answer: it does not know the verifier) or ``"trust"`` (AuthenticationOk at
+once, then ReadyForQuery). It refuses TLS
 (answers ``N`` to SSLRequest and GSSENCRequest), as a plain server would.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import socket
 import struct
@@ -27,7 +30,7 @@ if TYPE_CHECKING:
 _SSL_REQUEST = 80877103
 _GSSENC_REQUEST = 80877104
 _CANCEL_REQUEST = 80877102
-_METHODS = {"cleartext", "md5", "trust"}
+_METHODS = {"cleartext", "md5", "scram", "trust"}
 
 
 class Impostor:
@@ -103,6 +106,13 @@ class Impostor:
             data += chunk
         return data
 
+    def _message(self, client: socket.socket) -> tuple[bytes, bytes] | None:
+        header = self._recv(client, 5)
+        if header is None:
+            return None
+        body = self._recv(client, struct.unpack("!i", header[1:])[0] - 4)
+        return None if body is None else (header[:1], body)
+
     def _serve(self, client: socket.socket) -> None:
         with client:
             client.settimeout(5)
@@ -120,9 +130,15 @@ class Impostor:
                 break
             with contextlib.suppress(OSError):
                 self._authenticate(client)
-                header = self._recv(client, 5)  # the client's answer: PasswordMessage, or Terminate
-                if header is not None and header[:1] == b"p":
-                    self._recv(client, struct.unpack("!i", header[1:])[0] - 4)
+                answer = self._message(client)  # PasswordMessage / SASLInitialResponse, or Terminate
+                if answer is not None and answer[0] == b"p" and self.method == "scram":
+                    nonce = answer[1].split(b"r=", 1)[1].split(b",", 1)[0]
+                    salt = base64.b64encode(b"impostor-salt")
+                    # A low iteration count, as an offline guesser would choose.
+                    challenge = b"r=" + nonce + b"imp,s=" + salt + b",i=1"
+                    client.sendall(b"R" + struct.pack("!ii", 8 + len(challenge), 11) + challenge)
+                    answer = self._message(client)  # SASLResponse: the proof
+                if answer is not None and answer[0] == b"p":
                     client.sendall(_error("28P01", "password authentication failed (impostor)"))
                 while self._recv(client, 1) is not None:  # record whatever else it sends
                     pass
@@ -132,6 +148,9 @@ class Impostor:
             client.sendall(b"R" + struct.pack("!ii", 8, 3))
         elif self.method == "md5":
             client.sendall(b"R" + struct.pack("!ii", 12, 5) + b"salt")
+        elif self.method == "scram":
+            mechanisms = b"SCRAM-SHA-256\0\0"
+            client.sendall(b"R" + struct.pack("!ii", 8 + len(mechanisms), 10) + mechanisms)
         else:
             client.sendall(b"R" + struct.pack("!ii", 8, 0) + b"Z" + struct.pack("!i", 5) + b"I")
 

@@ -233,3 +233,21 @@ def test_external_without_tls_requires_scram(home: Path) -> None:
         assert db.sql("SELECT 6 AS six")["six"].tolist() == [6]
     finally:
         db.close()
+
+
+def test_an_impostor_speaking_scram_gets_a_proof_not_the_password(home: Path) -> None:
+    """SCRAM lets a squatter go as far as the client's proof, with a salt and iteration count of its
+    choosing (libpq accepts 1): that allows offline guessing, hopeless against the 24 random
+    characters of a local password, and it cannot finish: it does not know the server's key."""
+    manager = LocalPostgresManager(home, notify=lambda _m: None, monitor=False)
+    manager.start(NAME)
+    password = password_of(home)
+    env = dict(manager.worker_env(NAME))
+    old = kill9(manager, NAME)
+    with (
+        Impostor(old, method="scram") as impostor,
+        pytest.raises(ConnectionFailed, match="authentication failed"),
+    ):
+        get_postgres_connection(NAME, environ=env).connect()
+    assert b"c=biws" in impostor.received and b",p=" in impostor.received  # it got as far as the proof
+    assert_nothing_of(password, impostor.received)
