@@ -7,14 +7,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..core import (
-    AlienError,
-    ConnectionFailed,
-    PostgresBinding,
-    Redactor,
-    WorkerEnv,
-    redacted_connection_string,
-)
+from ..core import AlienError, PostgresBinding, Redactor, WorkerEnv, redacted_connection_string
 from ..resolver._connection import PostgresConnection, connection_for
 from ..resolver._liveness import Liveness, probe
 from ._fetch import ArrowConnectionLost, ArrowFetcher, fetch_single
@@ -408,11 +401,12 @@ def local_connection(manager: LocalPostgresManager, name: str) -> PostgresConnec
     Read at each new connection, so a handle follows its server to a new port
     (the monitor restarted it where the old one was taken; `alien-nb stop` and
     `start` elsewhere). The Unix socket, in the database's private folder,
-    cannot be squatted the way a loopback port can. Without it the port is
-    tried (SCRAM only) only while a server runs for the database (one started
-    without a socket): when none runs, whatever listens there is not it.
-    A socket file left by a killed server refuses connections: that fails
-    too, without trying the port.
+    cannot be squatted the way a loopback port can. The port (SCRAM only) is
+    used only while a server of the database runs without a socket (one
+    started before alien_nb used sockets); while none runs, the details
+    still name the socket, so a connection fails there ("not running")
+    instead of meeting whatever listens on the port. A socket file left by
+    a killed server refuses connections the same way.
     """
     import stat
 
@@ -426,19 +420,14 @@ def local_connection(manager: LocalPostgresManager, name: str) -> PostgresConnec
         return connection_for(binding, password)
     paths = manager.paths(name)
     try:
-        mode = paths.socket_file(binding.port).lstat().st_mode
+        has_socket = stat.S_ISSOCK(paths.socket_file(binding.port).lstat().st_mode)
     except OSError:
-        mode = 0
-    if stat.S_ISSOCK(mode):
-        return connection_for(binding, password, socket_dir=str(folder))
-    info = read_postmaster_pid(paths.data)
-    if info is None or not is_postgres_process(info.pid, paths.data):
-        raise ConnectionFailed(
-            f"{binding.host}:{binding.port}/{binding.database}",
-            "its server is not running",
-            hint=f"Start it: `%alien_postgres start {name}` (or wait: the monitor may be restarting it).",
-        )
-    return connection_for(binding, password)
+        has_socket = False
+    if not has_socket:
+        info = read_postmaster_pid(paths.data)
+        if info is not None and is_postgres_process(info.pid, paths.data):
+            return connection_for(binding, password)
+    return connection_for(binding, password, socket_dir=str(folder))
 
 
 def _what(statements: list[Statement]) -> str:

@@ -106,8 +106,10 @@ def test_stop_and_start_elsewhere_while_the_port_is_taken(
     old = db.connection.info.port
     other.stop(NAME)  # a clean stop: the server removes its socket
     with Impostor(old, method="cleartext") as impostor:
-        with pytest.raises(ConnectionFailed, match="not running"):
+        with pytest.raises(ConnectionFailed) as info:
             db.sql("SELECT v FROM kept")  # not tried on the port: no server of its runs
+        assert "not running" in (info.value.hint or "")
+        assert f":{old}" in db.url and db.binding["port"] == old  # still shown while it is down
         other.start(NAME)
         assert db.sql("SELECT v FROM kept")["v"].tolist() == [7]
         assert db.connection.info.port != old and len(moved_lines(lines)) == 1
