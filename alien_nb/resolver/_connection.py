@@ -176,8 +176,8 @@ def _hint(reason: str, conn: PostgresConnection) -> str | None:
             )
         return (
             f"The server asked for {asked}. Without TLS, alien_nb sends a password only by SCRAM, which "
-            "never reveals it; nothing was sent. Use sslMode verify-full, or have the server store the "
-            "password as SCRAM (password_encryption = scram-sha-256, then set the password again)."
+            "never reveals it; nothing was sent. Use sslMode verify-full, or have the server ask for SCRAM "
+            "(scram-sha-256 in pg_hba.conf, password_encryption = scram-sha-256, the password set again)."
         )
     if conn.socket_dir is not None and ("Connection refused" in reason or "No such file" in reason):
         return (
