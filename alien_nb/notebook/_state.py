@@ -16,6 +16,9 @@ Printer = Callable[[str], None]
 
 
 class NotebookState:
+    #: Seconds a local handle waits for a crashed server's restart before its next connection fails.
+    restart_wait = 20.0
+
     def __init__(
         self, *, redactor: Redactor | None = None, printer: Printer = print, home: str | None = None
     ) -> None:
@@ -138,7 +141,7 @@ class NotebookState:
                 local_connection(manager, name),
                 backend=backend,
                 redactor=self.redactor,
-                refresh=lambda: local_connection(manager, name),
+                refresh=lambda: local_connection(manager, name, wait=self.restart_wait, report=self._print),
             )
         elif binding.inline_password is not None:
             # Through the resolver too, for its settings (dial, ca_roots["external"]).

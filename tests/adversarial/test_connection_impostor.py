@@ -11,6 +11,7 @@ workers' TCP connections by SCRAM only (``require_auth``).
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -117,17 +118,46 @@ def test_stop_and_start_elsewhere_while_the_port_is_taken(
     assert_nothing_of(password, impostor.received)
 
 
-def test_while_down_the_handle_fails_without_trying_the_port(state: NotebookState, home: Path) -> None:
+def test_while_down_the_handle_fails_without_trying_the_port(
+    state: NotebookState, home: Path, lines: Lines
+) -> None:
     db = state.start(NAME, show_progress=False)
     password = password_of(home)
     db.sql("SELECT 1")
     manager = state.controller.manager
+    state.restart_wait = 0.2  # the monitor is held off: it will not come back in time
     with monitor_held_off(manager, NAME):
         old = kill9(manager, NAME)
         with Impostor(old, method="cleartext") as impostor:
             with pytest.raises(ConnectionFailed) as info:
                 db.sql("SELECT 1")
             assert "not running" in (info.value.hint or "")
+    assert [line for line in lines if "waiting up to" in line]
+    assert impostor.connections == 0
+    assert_nothing_of(password, impostor.received)
+
+
+def test_a_statement_right_after_the_crash_waits_for_the_restart(
+    state: NotebookState, home: Path, lines: Lines
+) -> None:
+    db = state.start(NAME, show_progress=False)
+    password = password_of(home)
+    db.sql("CREATE TABLE kept (v int); INSERT INTO kept VALUES (8)")
+    manager = state.controller.manager
+    results: list[Any] = []
+    with monitor_held_off(manager, NAME):
+        old = kill9(manager, NAME)
+        impostor = Impostor(old, method="cleartext").start()
+        query = threading.Thread(target=lambda: results.append(db.sql("SELECT v FROM kept")))
+        query.start()  # right after the crash, before any restart
+        wait_for(lambda: any("waiting up to" in line for line in lines), "the handle to wait for the restart")
+    try:
+        query.join(timeout=60)
+        assert results and results[0]["v"].tolist() == [8]  # ran once the monitor had restarted it
+        assert db.connection.info.port != old
+    finally:
+        impostor.stop()
+    assert len([line for line in lines if "waiting up to" in line]) == 1
     assert impostor.connections == 0
     assert_nothing_of(password, impostor.received)
 
@@ -143,6 +173,7 @@ def long_home(tmp_path: Path) -> Iterator[Path]:
 @pytest.mark.parametrize("method", ["cleartext", "md5"])
 def test_tcp_handles_refuse_anything_but_scram(long_home: Path, lines: Lines, method: str) -> None:
     state = notebook(long_home, lines)
+    state.restart_wait = 0  # the test holds the monitor off and wants the impostor met at once
     try:
         db = state.start(NAME, show_progress=False)
         password = password_of(long_home)
