@@ -94,6 +94,7 @@ class Database:
         backend: str,
         redactor: Redactor | None = None,
         refresh: Callable[[], PostgresConnection] | None = None,
+        peek: Callable[[], PostgresConnection] | None = None,
     ) -> None:
         self.name = name
         self.backend = backend
@@ -103,6 +104,8 @@ class Database:
         # Cloud bindings: the password is read from its secret store again at each new connection.
         self._refresh = refresh
         self._fresh = True  # the details just resolved serve the first connection
+        # Local databases: the details re-read (cheaply, never waiting) for what is shown or handed on.
+        self._peek = peek
         self._conn: psycopg.Connection[Any] | None = None
         self._lock = threading.RLock()
         # Apart from _lock, which a long statement holds: the engine's pool connects meanwhile.
@@ -143,9 +146,9 @@ class Database:
 
     def _latest(self) -> PostgresConnection:
         """The details to show or hand on; a local database's are re-read (one small file)."""
-        if self.backend == "local" and self._refresh is not None:
+        if self._peek is not None:
             with self._info_lock:
-                self._follow(self._refresh())
+                self._follow(self._peek())
         return self._connection_info
 
     def _follow(self, info: PostgresConnection) -> None:

@@ -142,6 +142,7 @@ class NotebookState:
                 backend=backend,
                 redactor=self.redactor,
                 refresh=lambda: local_connection(manager, name, wait=self.restart_wait, report=self._print),
+                peek=lambda: local_connection(manager, name),
             )
         elif binding.inline_password is not None:
             # Through the resolver too, for its settings (dial, ca_roots["external"]).
