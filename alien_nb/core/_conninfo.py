@@ -48,3 +48,26 @@ def build_connection_string(
         f"postgres://{encode_userinfo(username)}:{encode_userinfo(password)}"
         f"@{url_host(host)}:{port}/{encode_userinfo(database)}?sslmode={sslmode}"
     )
+
+
+#: The one authentication a password may go out by when TLS does not prove who the server is.
+SCRAM_ONLY = "scram-sha-256"
+
+
+def required_auth(service: str, sslmode: str) -> str | None:
+    """libpq's ``require_auth`` for a binding: ``scram-sha-256``, or None when TLS proves the server.
+
+    Local servers authenticate by SCRAM only, so anything else on their port
+    (a process that took it while the server was down) is an impostor: asked
+    for a cleartext password or an MD5 hash, libpq then refuses and sends
+    nothing, and SCRAM itself proves the server knows the password's
+    verifier. The same holds for an ``external`` binding without TLS
+    (``sslmode=disable``), where nothing else authenticates the server.
+    With ``verify-ca`` / ``verify-full`` the certificate does, and managed
+    servers may ask for any method over it. (An impostor that speaks SCRAM
+    still gets the client's proof, open to offline guessing: harmless for
+    the 24 random characters of a local password, not for a weak one.)
+    """
+    if service == "local-postgres" or not sslmode.startswith("verify"):
+        return SCRAM_ONLY
+    return None

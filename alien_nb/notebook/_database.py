@@ -4,22 +4,53 @@ from __future__ import annotations
 
 import html
 import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..core import AlienError, PostgresBinding, Redactor, WorkerEnv, redacted_connection_string
-from ..resolver._connection import PostgresConnection
-from ._fetch import ArrowFetcher, fetch_single
+from ..resolver._connection import PostgresConnection, connection_for
+from ..resolver._liveness import Liveness, probe
+from ._fetch import ArrowConnectionLost, ArrowFetcher, fetch_single
 from ._sqltext import Statement, split_statements, to_psycopg
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import pandas as pd
     import psycopg
     import sqlalchemy
 
+    from ..local import LocalPostgresManager
+
 
 class SqlError(AlienError):
     """A SQL cell failed; the message is the server's, scrubbed of secrets."""
+
+
+class StatementInterrupted(SqlError):
+    """The connection broke after a statement was sent: it may or may not have taken effect."""
+
+    def __init__(self, name: str, what: str) -> None:
+        self.name, self.what = name, what
+        super().__init__(
+            f"The connection to {name!r} broke while {what} ran (the server stopped or restarted?), so it "
+            "may or may not have taken effect on the server. alien_nb did not run it again.",
+            hint="Check whether it took effect (look at the rows it changes) before running it again; "
+            "the next statement opens a new connection.",
+        )
+
+
+class TransactionLost(SqlError):
+    """The server closed the connection while a transaction of the user's was open."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(
+            f"The connection to {name!r} was closed (the server stopped or restarted?) while a transaction "
+            "was open: the server rolled back everything since its BEGIN. Nothing more was sent.",
+            hint="Run the transaction again from BEGIN; the next statement opens a new connection.",
+        )
 
 
 class ParameterMissing(AlienError):
@@ -63,6 +94,7 @@ class Database:
         backend: str,
         redactor: Redactor | None = None,
         refresh: Callable[[], PostgresConnection] | None = None,
+        peek: Callable[[], PostgresConnection] | None = None,
     ) -> None:
         self.name = name
         self.backend = backend
@@ -72,8 +104,12 @@ class Database:
         # Cloud bindings: the password is read from its secret store again at each new connection.
         self._refresh = refresh
         self._fresh = True  # the details just resolved serve the first connection
+        # Local databases: the details re-read (cheaply, never waiting) for what is shown or handed on.
+        self._peek = peek
         self._conn: psycopg.Connection[Any] | None = None
         self._lock = threading.RLock()
+        # Apart from _lock, which a long statement holds: the engine's pool connects meanwhile.
+        self._info_lock = threading.Lock()
         self._engine: sqlalchemy.Engine | None = None
         self._arrow: ArrowFetcher | None = _arrow_fetcher(lambda: self._current_connection_info())
         self.report: Callable[[str], None] = lambda _line: None
@@ -83,12 +119,12 @@ class Database:
     @property
     def binding(self) -> dict[str, Any]:
         """The synced binding: no password, safe to store and share."""
-        return self._connection_info.binding.synced()
+        return self._latest().binding.synced()
 
     @property
     def url(self) -> str:
         """The connection URL with the password masked."""
-        return redacted_connection_string(self._connection_info.binding)
+        return redacted_connection_string(self._latest().binding)
 
     def worker_env(self) -> WorkerEnv:
         """``{"ALIEN_<NAME>_BINDING": ...}`` for a child process (values hidden in its repr)."""
@@ -96,17 +132,34 @@ class Database:
 
     @property
     def _runtime_binding(self) -> PostgresBinding:
-        return self._connection_info.binding
+        return self._latest().binding
 
     # -- connections --------------------------------------------------------
 
     def _current_connection_info(self) -> PostgresConnection:
-        if self._refresh is not None and not self._fresh:
-            info = self._refresh()
-            self._redactor.add(info.password)
-            self._connection_info = info
-        self._fresh = False
+        """The details for a new connection: re-read (metadata, secret store) unless just resolved."""
+        with self._info_lock:
+            if self._refresh is not None and not self._fresh:
+                self._follow(self._refresh())
+            self._fresh = False
+            return self._connection_info
+
+    def _latest(self) -> PostgresConnection:
+        """The details to show or hand on; a local database's are re-read (one small file)."""
+        if self._peek is not None:
+            with self._info_lock:
+                self._follow(self._peek())
         return self._connection_info
+
+    def _follow(self, info: PostgresConnection) -> None:
+        self._redactor.add(info.password)
+        old = self._connection_info
+        if (info.host, info.port) != (old.host, old.port):
+            self.report(
+                f"{self.name}: the server now listens on {info.host}:{info.port} (it was on "
+                f"{old.host}:{old.port}: restarted on another port?); connecting there."
+            )
+        self._connection_info = info
 
     def connect(self, **kwargs: Any) -> psycopg.Connection[Any]:
         """A new psycopg connection with pgvector's types registered (when installed)."""
@@ -116,11 +169,39 @@ class Database:
 
     @property
     def connection(self) -> psycopg.Connection[Any]:
-        """The handle's own long-lived connection, reopened if it was closed or broke."""
+        """The handle's own long-lived connection, reopened first if the server closed it.
+
+        Checked at each use without a round trip (`probe`): a connection the
+        server closed while idle is replaced before anything is sent, so the
+        first statement after a restart runs. One closed inside an open
+        transaction raises `TransactionLost` instead (its changes are gone).
+        """
         with self._lock:
-            if self._conn is None or self._conn.closed or self._conn.broken:
-                self._conn = self.connect(autocommit=True)
+            conn = self._conn
+            if conn is not None:
+                state = probe(conn)
+                if state is Liveness.ALIVE:
+                    return conn
+                self._discard(conn)
+                if state is Liveness.CLOSED_IN_TRANSACTION:
+                    raise TransactionLost(self.name)
+            self._conn = self.connect(autocommit=True)
             return self._conn
+
+    def _discard(self, conn: psycopg.Connection[Any]) -> None:
+        if self._conn is conn:
+            self._conn = None
+        try:
+            conn.close()
+        except Exception:  # already broken: nothing to close cleanly
+            pass
+
+    def _interrupted(self, conn: psycopg.Connection[Any], what: str) -> StatementInterrupted | None:
+        """After a failure: if the connection broke, the error to raise (and the connection dropped)."""
+        if not conn.closed:
+            return None
+        self._discard(conn)
+        return StatementInterrupted(self.name, what)
 
     @property
     def vector(self) -> VectorHelpers:
@@ -194,7 +275,12 @@ class Database:
                     return self._run_all(conn, statements, namespace, limit, on_rows)
                 with conn.transaction():
                     return self._run_all(conn, statements, namespace, limit, on_rows)
+            except ArrowConnectionLost:
+                raise StatementInterrupted(self.name, _what(statements)) from None
             except _psycopg_error() as exc:
+                interrupted = self._interrupted(conn, _what(statements))
+                if interrupted is not None:
+                    raise interrupted from None
                 raise self._sql_error(exc) from None
 
     def _run_all(
@@ -241,7 +327,7 @@ class Database:
 
     def _fields(self) -> list[tuple[str, Any]]:
         info = self._connection_info
-        return [
+        fields = [
             ("name", self.name),
             ("backend", self.backend),
             ("host", info.host),
@@ -251,6 +337,9 @@ class Database:
             ("sslmode", info.sslmode),
             ("password", "hidden"),
         ]
+        if info.socket_dir is not None:
+            fields.insert(4, ("socket", info.socket_dir))
+        return fields
 
     def __repr__(self) -> str:
         inner = " ".join(f"{k}={v!r}" for k, v in self._fields() if k not in {"password", "name"})
@@ -286,8 +375,17 @@ class VectorHelpers:
             return func
 
         def bound(*args: Any, **kwargs: Any) -> Any:
-            with self._db._lock:
-                return func(self._db.connection, *args, **kwargs)
+            db = self._db
+            with db._lock:
+                conn = db.connection
+                try:
+                    return func(conn, *args, **kwargs)
+                except Exception:
+                    # The helpers wrap some driver errors in their own; the connection tells.
+                    interrupted = db._interrupted(conn, f"vector.{name}")
+                    if interrupted is not None:
+                        raise interrupted from None
+                    raise
 
         bound.__doc__ = func.__doc__
         bound.__name__ = name
@@ -301,6 +399,70 @@ class VectorHelpers:
     def __repr__(self) -> str:
         names = "load, create_index, search, exact_neighbors, sweep"
         return f"<alien_nb vector helpers on {self._db.name!r}: {names}>"
+
+
+def local_connection(
+    manager: LocalPostgresManager,
+    name: str,
+    *,
+    wait: float = 0.0,
+    report: Callable[[str], None] | None = None,
+) -> PostgresConnection:
+    """Local database ``name``'s details as its metadata says now, through its socket if it has one.
+
+    Read at each new connection, so a handle follows its server to a new port
+    (the monitor restarted it where the old one was taken; `alien-nb stop` and
+    `start` elsewhere). The Unix socket, in the database's private folder,
+    cannot be squatted the way a loopback port can. The port (SCRAM only) is
+    used only while a server of the database runs without a socket (one
+    started before alien_nb used sockets); while none runs, the details
+    still name the socket, so a connection fails there ("not running")
+    instead of meeting whatever listens on the port. A socket file left by
+    a killed server refuses connections the same way.
+
+    A server that crashed and is to be restarted (by the monitor of this or
+    another kernel) is waited for, up to ``wait`` seconds, so the statement
+    that needs it runs once it is back; ``report`` hears about the wait.
+    """
+    import stat
+
+    from ..local._postmaster import is_postgres_process, read_postmaster_pid
+
+    paths = manager.paths(name)
+    manager.binding(name)  # metadata that cannot be used is an error now, not after a wait
+    down = wait > 0 and not _server_ready(paths.data)
+    if down and manager.status(name).lifecycle in ("failed", "creating"):  # it is to run: being restarted
+        if report is not None:
+            report(f"{name}: the server is down; waiting up to {wait:.0f} s for it to be restarted")
+        deadline = time.monotonic() + wait
+        while not _server_ready(paths.data) and time.monotonic() < deadline:
+            time.sleep(0.02)
+    binding = manager.binding(name)  # after the wait: the restart may have moved it
+    password = binding.inline_password
+    assert password is not None, "local bindings carry their password"
+    folder = manager.socket_dir(name)
+    if folder is None:  # its path is too long for a socket: the server listens on TCP only
+        return connection_for(binding, password)
+    try:
+        has_socket = stat.S_ISSOCK(paths.socket_file(binding.port).lstat().st_mode)
+    except OSError:
+        has_socket = False
+    if not has_socket:
+        info = read_postmaster_pid(paths.data)
+        if info is not None and is_postgres_process(info.pid, paths.data):
+            return connection_for(binding, password)
+    return connection_for(binding, password, socket_dir=str(folder))
+
+
+def _server_ready(data: Path) -> bool:
+    from ..local._postmaster import is_postgres_process, read_postmaster_pid
+
+    info = read_postmaster_pid(data)
+    return info is not None and info.status == "ready" and is_postgres_process(info.pid, data)
+
+
+def _what(statements: list[Statement]) -> str:
+    return "this statement" if len(statements) == 1 else f"these {len(statements)} statements"
 
 
 def _arrow_fetcher(current: Callable[[], PostgresConnection]) -> ArrowFetcher | None:

@@ -121,13 +121,40 @@ def to_dollar_params(original: str) -> tuple[str, list[str]]:
     return re.sub(r"\\(:[A-Za-z_])", r"\1", "".join(out)), names
 
 
+class ArrowConnectionLost(Exception):
+    """Internal: the ADBC connection broke while a statement ran on it (it may have run)."""
+
+
 class ArrowFetcher:
-    """Runs a read-only statement through ADBC; one connection, opened on first use."""
+    """Runs a read-only statement through ADBC; one connection, opened on first use.
+
+    The driver shows nothing of its socket, so before reuse a ``SELECT 1``
+    checks the connection (one round trip, on the path for results of
+    thousands of rows): a connection the server closed is replaced before the
+    statement is sent. A failure after it was sent is `ArrowConnectionLost`
+    when the connection itself broke, never a silent second run.
+    """
 
     def __init__(self, connect: Callable[[], Any]) -> None:
         self._connect = connect
         self._conn: Any = None
         self._session: tuple[Any, ...] | None = None
+
+    def _ready(self) -> Any:
+        if self._conn is not None and not self._ping():
+            self.close()
+        if self._conn is None:
+            self._conn = self._connect()
+        return self._conn
+
+    def _ping(self) -> bool:
+        try:
+            with self._conn.cursor() as cur:
+                cur.execute("SELECT 1")
+                cur.fetchone()
+        except Exception:
+            return False
+        return True
 
     def same_session_as(self, conn: psycopg.Connection[Any]) -> bool:
         """Would a query see the same objects, settings and time zone on both connections?
@@ -143,9 +170,7 @@ class ArrowFetcher:
         if row is None or row[2] != 0:
             return False
         if self._session is None:
-            if self._conn is None:
-                self._conn = self._connect()
-            with self._conn.cursor() as cur:
+            with self._ready().cursor() as cur:
                 cur.execute(_SESSION)
                 self._session = tuple(cur.fetchone())
         return tuple(row[:2]) == self._session[:2]
@@ -153,11 +178,16 @@ class ArrowFetcher:
     def fetch(self, sql: str, params: list[Any]) -> pd.DataFrame:
         import numpy as np
 
-        if self._conn is None:
-            self._conn = self._connect()
-        with self._conn.cursor() as cur:
-            cur.execute(sql, parameters=tuple(params) if params else None)
-            frame = cur.fetch_df()
+        conn = self._ready()
+        try:
+            with conn.cursor() as cur:
+                cur.execute(sql, parameters=tuple(params) if params else None)
+                frame = cur.fetch_df()
+        except Exception:
+            if not self._ping():
+                self.close()
+                raise ArrowConnectionLost() from None
+            raise
         # psycopg gives Python ints (int64 columns) for every integer type; match it.
         for name in frame.columns:
             if frame[name].dtype in (np.int16, np.int32):
@@ -165,10 +195,12 @@ class ArrowFetcher:
         return frame
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-        self._session = None
+        conn, self._conn, self._session = self._conn, None, None
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:  # a broken connection has nothing left to close cleanly
+                pass
 
 
 def fetch_single(
@@ -184,10 +216,12 @@ def fetch_single(
     """Fetch one read-only statement's rows by the fastest path; None if it is not one."""
     if arrow is None or not eligible_for_arrow(original, params):
         return None
-    cap = SMALL_RESULT_ROWS if limit is None else min(limit, SMALL_RESULT_ROWS)
-    probe = f"SELECT * FROM (\n{statement.text}\n) AS _alien_nb_probe LIMIT {cap + 1}"
     import psycopg
 
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        return None  # inside the user's transaction a failing probe would abort it: run it as written
+    cap = SMALL_RESULT_ROWS if limit is None else min(limit, SMALL_RESULT_ROWS)
+    probe = f"SELECT * FROM (\n{statement.text}\n) AS _alien_nb_probe LIMIT {cap + 1}"
     started = time.perf_counter()
     try:
         with conn.cursor() as cur:
@@ -198,14 +232,28 @@ def fetch_single(
             if (cur.rowcount <= cap) or (limit is not None and limit <= cap):
                 return fetch_dataframe(cur, limit=limit)
     except psycopg.Error:
+        if conn.closed:
+            raise  # it broke with the statement sent: the caller must not run it again
         return None  # not wrappable (SELECT INTO, …): the caller runs it as written
-    if not all(oid in _ARROW_FRIENDLY_OIDS for oid in oids) or not arrow.same_session_as(conn):
+    if not all(oid in _ARROW_FRIENDLY_OIDS for oid in oids):
+        return None
+    try:
+        if not arrow.same_session_as(conn):
+            return None
+    except psycopg.Error:
+        if conn.closed:
+            raise
+        return None
+    except Exception:  # no ADBC connection (the driver's error, reworded): psycopg serves it
+        arrow.close()
         return None
     sql, names = to_dollar_params(original)
     if limit is not None:
         sql = f"SELECT * FROM (\n{sql}\n) AS _alien_nb_limited LIMIT {int(limit)}"
     try:
         frame = arrow.fetch(sql, [params[n] for n in names])
+    except ArrowConnectionLost:
+        raise
     except Exception:
         arrow.close()
         return None

@@ -17,6 +17,9 @@ Printer = Callable[[str], None]
 
 
 class NotebookState:
+    #: Seconds a local handle waits for a crashed server's restart before its next connection fails.
+    restart_wait = 20.0
+
     def __init__(
         self, *, redactor: Redactor | None = None, printer: Printer = print, home: str | None = None
     ) -> None:
@@ -147,7 +150,20 @@ class NotebookState:
         from ..resolver import default_settings, resolver_for
 
         resolver = resolver_for(default_settings())
-        if binding.inline_password is not None:
+        if backend == "local":
+            # Re-read from metadata at each new connection: the server may move to another port.
+            from ._database import local_connection
+
+            manager = self.controller.manager
+            db = Database(
+                name,
+                local_connection(manager, name),
+                backend=backend,
+                redactor=self.redactor,
+                refresh=lambda: local_connection(manager, name, wait=self.restart_wait, report=self._print),
+                peek=lambda: local_connection(manager, name),
+            )
+        elif binding.inline_password is not None:
             # Through the resolver too, for its settings (dial, ca_roots["external"]).
             db = Database(name, resolver.resolve(binding, name=name), backend=backend, redactor=self.redactor)
         else:

@@ -12,6 +12,7 @@ from urllib.parse import quote
 from pydantic import SecretStr
 
 from ..core import ConnectionFailed, PostgresBinding, build_connection_string, redacted_connection_string
+from ..core._conninfo import required_auth
 from ._roots import roots_file
 
 if TYPE_CHECKING:
@@ -25,7 +26,14 @@ class PostgresConnection:
     ``host`` and ``port`` are the binding's; ``dial`` is where the
     connection really goes when the host is tunnelled (TLS still checks
     ``host``). ``ca_roots`` are PEM certificates; empty means the system
-    trust store for the verify modes.
+    trust store for the verify modes. ``socket_dir`` (local databases, from
+    the notebook that owns them) is the server's private Unix socket folder,
+    used instead of the TCP port: no other user can reach it.
+
+    Without TLS that proves the server (local-postgres, external with
+    ``sslmode=disable``), every connection requires SCRAM
+    (``require_auth=scram-sha-256``): a process squatting on the port that
+    asks for a cleartext or MD5 password is refused and gets nothing.
     """
 
     binding: PostgresBinding = field(repr=False)
@@ -37,6 +45,12 @@ class PostgresConnection:
     sslmode: str
     ca_roots: tuple[str, ...] = field(default=(), repr=False)
     dial: tuple[str, int] | None = None
+    socket_dir: str | None = None
+
+    @property
+    def require_auth(self) -> str | None:
+        """libpq's ``require_auth`` for this connection (None: TLS verifies the server)."""
+        return required_auth(self.binding.service, self.sslmode)
 
     @property
     def connection_string(self) -> SecretStr:
@@ -64,17 +78,23 @@ class PostgresConnection:
         if self.sslmode.startswith("verify"):
             # The contract: no roots means the system store (libpq's default would be ~/.postgresql).
             params["sslrootcert"] = roots_file(self.ca_roots) if self.ca_roots else "system"
-        if self.dial is not None:
+        if self.require_auth is not None:
+            params["require_auth"] = self.require_auth
+        if self.socket_dir is not None:
+            params["host"] = self.socket_dir
+        elif self.dial is not None:
             address, port = self.dial
             params["hostaddr"] = _numeric_address(address)
             params["port"] = port
         return params
 
     def libpq_uri(self) -> SecretStr:
-        """The connection string plus what libpq needs beyond it (roots file, dial address)."""
-        extra = {k: v for k, v in self.libpq_params().items() if k in ("sslrootcert", "hostaddr", "port")}
-        if extra.get("port") == self.port:
-            del extra["port"]
+        """The connection string plus what libpq needs beyond it (roots, dial address, auth, socket)."""
+        wanted = ("sslrootcert", "hostaddr", "port", "require_auth", "host")
+        extra = {k: v for k, v in self.libpq_params().items() if k in wanted}
+        for key, same in (("port", self.port), ("host", self.host)):
+            if extra.get(key) == same:
+                del extra[key]
         tail = "".join(f"&{k}={quote(str(v), safe='/')}" for k, v in extra.items())
         return SecretStr(self.connection_string.get_secret_value() + tail)
 
@@ -90,12 +110,19 @@ class PostgresConnection:
         try:
             return psycopg.connect(password=self.password.get_secret_value(), **params)
         except psycopg.OperationalError as exc:
-            reason = str(exc).strip().splitlines()[-1].rsplit(" failed: ", 1)[-1]
-            where = f"{self.host}:{self.port}/{self.database}"
-            if self.dial is not None:
-                where += f" (dialled at {self.dial[0]}:{self.dial[1]})"
-            error = ConnectionFailed(where, reason, hint=_hint(reason, self))
+            reason = _reason(str(exc))
+            error = ConnectionFailed(self.where, reason, hint=_hint(reason, self))
         raise error
+
+    @property
+    def where(self) -> str:
+        """``host:port/database``, and how it is reached when that is not the host's port."""
+        where = f"{self.host}:{self.port}/{self.database}"
+        if self.socket_dir is not None:
+            where += f" (through the Unix socket in {self.socket_dir})"
+        elif self.dial is not None:
+            where += f" (dialled at {self.dial[0]}:{self.dial[1]})"
+        return where
 
     def _repr_html_(self) -> str:
         rows = "".join(
@@ -104,6 +131,15 @@ class PostgresConnection:
                          ("user", self.username), ("sslmode", self.sslmode), ("password", "hidden"))
         )  # fmt: skip
         return f"<table>{rows}</table>"
+
+
+def _reason(message: str) -> str:
+    """libpq's reason from its message: after the last "failed: " (the lines after it are advice)."""
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    for line in reversed(lines):
+        if " failed: " in line:
+            return line.rsplit(" failed: ", 1)[-1]
+    return lines[-1] if lines else "the connection failed"
 
 
 def _numeric_address(address: str) -> str:
@@ -120,7 +156,34 @@ def _numeric_address(address: str) -> str:
     raise ConnectionFailed(address, reason, hint="Check CloudSettings.dial / ALIEN_NB_DIAL.")
 
 
+_REFUSED_AUTH = {
+    "server requested a cleartext password": "a cleartext password",
+    "server requested a hashed password": "an MD5 password hash",
+    "server did not complete authentication": "no authentication at all",
+}
+
+
 def _hint(reason: str, conn: PostgresConnection) -> str | None:
+    asked = next((what for marker, what in _REFUSED_AUTH.items() if marker in reason), None)
+    if asked is None and "authentication method requirement" in reason:
+        asked = "another authentication method"
+    if asked is not None:
+        if conn.binding.service == "local-postgres":
+            return (
+                f"The program listening on port {conn.port} asked for {asked}; alien_nb's local servers only "
+                "use SCRAM, so it is not this database's server (another program took the port while the "
+                "server was down?). Nothing was sent. Check `alien-nb status` for the database's port."
+            )
+        return (
+            f"The server asked for {asked}. Without TLS, alien_nb sends a password only by SCRAM, which "
+            "never reveals it; nothing was sent. Use sslMode verify-full, or have the server ask for SCRAM "
+            "(scram-sha-256 in pg_hba.conf, password_encryption = scram-sha-256, the password set again)."
+        )
+    if conn.socket_dir is not None and ("Connection refused" in reason or "No such file" in reason):
+        return (
+            "The server is not running (stopped, or being restarted after a crash). Wait a moment and "
+            f"run it again, or start it: `%alien_postgres start {conn.database}`."
+        )
     if "does not support SSL" in reason:
         return (
             "The server offers no TLS but the binding asks for it; for a server on this machine use a "
@@ -159,6 +222,7 @@ def connection_for(
     *,
     ca_roots: tuple[str, ...] = (),
     dial: tuple[str, int] | None = None,
+    socket_dir: str | None = None,
 ) -> PostgresConnection:
     """The connection details of ``binding`` with its password in hand."""
     return PostgresConnection(
@@ -171,4 +235,5 @@ def connection_for(
         sslmode=binding.sslmode,
         ca_roots=ca_roots,
         dial=dial,
+        socket_dir=socket_dir,
     )
