@@ -92,6 +92,9 @@ def _audit_parser() -> MagicArgumentParser:
     p.add_argument(
         "notebook", nargs="?", help="the .ipynb file (default: this notebook, if the kernel knows it)"
     )
+    p.add_argument(
+        "--cloud", action="store_true", help="also know the passwords of ALIEN_*_BINDING cloud bindings"
+    )
     return p
 
 
@@ -290,11 +293,19 @@ class AlienPostgresMagics(Magics):
 
     def _audit(self, args: argparse.Namespace) -> Any:
         from ._audit import audit_notebook
+        from ._known import remember_cloud_passwords, remember_local_passwords
 
         path = args.notebook or self._notebook_path()
         if path is None:
             raise UsageError("name the notebook file: %alien_postgres audit path/to/notebook.ipynb")
-        return audit_notebook(path, self.state.redactor)
+        # The same engine and the same knowledge as `alien-nb audit`: this
+        # kernel's passwords and every local database's, even if never started here.
+        notes = remember_local_passwords()
+        if args.cloud:
+            notes += remember_cloud_passwords()
+        for note in notes:
+            print(f"note: {note}")
+        return audit_notebook(path, self.redactor)
 
     def _notebook_path(self) -> str | None:
         for key in ("__vsc_ipynb_file__", "__session__"):
