@@ -38,7 +38,7 @@ _URL_WITH_PASSWORD = re.compile(
 # libpq: whitespace-separated key=value pairs; Python keyword arguments (comma
 # separated) are not conninfo, so another key must be followed by a space.
 _LIBPQ_PASSWORD = re.compile(
-    r"(?<![\w.])password\s*=\s*(?:'(?P<q>(?:[^'\\]|\\.)*)'|(?P<pw>[^\s'\",;&)(]+))(?=[\s'\"]|$)",
+    r"(?<![\w.])password\s*=\s*(?:'(?P<q>(?:[^'\\]|\\.)*)'|(?P<pw>[^\s'\",;&)(<>]+))(?=[\s'\"]|$)",
     re.IGNORECASE,
 )
 _LIBPQ_OTHER_KEY = re.compile(
