@@ -83,7 +83,7 @@ def remember_cloud_passwords(environ: Mapping[str, str] | None = None) -> list[s
     Inline passwords are registered as the binding is parsed; cloud ones are
     read from their secret store. Never raises; notes say what failed.
     """
-    from ..core import AlienError, parse_binding
+    from ..core import parse_binding
     from ..resolver import default_settings, resolver_for
 
     environ = os.environ if environ is None else environ
@@ -95,6 +95,6 @@ def remember_cloud_passwords(environ: Mapping[str, str] | None = None) -> list[s
             if binding.inline_password is None:
                 resolver = resolver or resolver_for(default_settings(environ))
                 resolver.resolve(binding)
-        except AlienError as exc:
+        except Exception as exc:  # one unreadable binding must not hide the others
             notes.append(f"{variable}: {type(exc).__name__}; its password is unknown")
     return notes
