@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core import MASK, AlienError, Redactor
+from ..core._redact import MIN_SECRET_LENGTH
 
 _URL_WITH_PASSWORD = re.compile(
     r"postgres(?:ql)?(?:\+\w+)?://[^\s:/@'\"]*:(?P<pw>[^\s@/'\"]+)@", re.IGNORECASE
@@ -49,7 +50,8 @@ _ODBC_PASSWORD = re.compile(r"(?<![\w.])(?:pwd|password)\s*=\s*(?P<pw>\{[^}]*\}|
 _ODBC_CONTEXT = re.compile(r"(?<![\w.])(?:driver|dsn|server|uid|data source)\s*=[^;]*;", re.IGNORECASE)
 _MASKS = {"****", "***", MASK, "<redacted>", "redacted", "%2A%2A%2A%2A", "hidden", "..."}
 # f-strings, format strings and shell variables name a password without holding one.
-_TEMPLATE = re.compile(r"\{[^{}]*\}|\$\{?\w+\}?|%s|%\(\w+\)s|<[\w-]+>|\{\{.*\}\}")
+# ({a;b} with a semicolon or a space is ODBC quoting a real value, not a template.)
+_TEMPLATE = re.compile(r"\{[^{};\s]*\}|\$\{?\w+\}?|%s|%\(\w+\)s|<[\w-]+>|\{\{.*\}\}")
 _PNG = b"\x89PNG\r\n\x1a\n"
 _GZIP = b"\x1f\x8b"
 # Decompressed data is looked at up to this size: enough for any real output,
@@ -179,7 +181,7 @@ def _payload_findings(text: str, redactor: Redactor) -> Iterator[str]:
 def _is_placeholder(value: str) -> bool:
     value = value.strip()
     return (
-        not value
+        len(value) < MIN_SECRET_LENGTH  # `postgres://u:p@host` in docs: an example, too short to be real
         or value in _MASKS
         or set(value) <= set("*x.•…#")
         or bool(_TEMPLATE.fullmatch(value))
@@ -207,7 +209,8 @@ def inline_password_kinds(text: str) -> Iterator[str]:
                 break
         if _ODBC_CONTEXT.search(line):
             for match in _ODBC_PASSWORD.finditer(line):
-                if not _is_placeholder(match.group("pw").strip("{}")):
+                value = match.group("pw")
+                if not (_is_placeholder(value) or _is_placeholder(value.strip("{}"))):
                     yield "odbc connection string with password"
                     break
 
