@@ -140,6 +140,18 @@ class _Matcher:
         return _merge(found)
 
 
+def mask_spans(text: str, spans: list[tuple[int, int]]) -> str:
+    """``text`` with each of the (sorted, disjoint) ``spans`` replaced by `MASK`."""
+    if not spans:
+        return text
+    parts, last = [], 0
+    for start, end in spans:
+        parts += [text[last:start], MASK]
+        last = end
+    parts.append(text[last:])
+    return "".join(parts)
+
+
 def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     merged: list[tuple[int, int]] = []
     for start, end in sorted(spans):
@@ -208,17 +220,13 @@ class Redactor:
                 matcher = self._bytes = _build(self._secrets, encode=True)
         return matcher
 
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """Where secrets are in ``text``: sorted, merged ``(start, end)`` pairs."""
+        return self._text.spans(text)
+
     def redact(self, text: str) -> str:
         """``text`` with every secret, whole or a run of 8+ characters of it, as `MASK`."""
-        spans = self._text.spans(text)
-        if not spans:
-            return text
-        parts, last = [], 0
-        for start, end in spans:
-            parts += [text[last:start], MASK]
-            last = end
-        parts.append(text[last:])
-        return "".join(parts)
+        return mask_spans(text, self._text.spans(text))
 
     def redact_bytes(self, data: bytes) -> bytes:
         """``data`` with each secret's bytes overwritten by ``*``: the length stays,

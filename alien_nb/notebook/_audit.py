@@ -27,6 +27,7 @@ import struct
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import groupby
 from pathlib import Path
 from typing import Any
 
@@ -230,12 +231,26 @@ def _split_findings(notebook: Any, redactor: Redactor) -> Iterator[Finding]:
     cells = notebook.get("cells") if isinstance(notebook, dict) else None
     for c, cell in enumerate(cells if isinstance(cells, list) else []):
         outputs = cell.get("outputs") if isinstance(cell, dict) else None
-        texts = [_output_text(o) for o in outputs] if isinstance(outputs, list) else []
-        for i in range(len(texts) - 1):
-            a, b = texts[i], texts[i + 1]
-            whole = a and b and redactor.contains_secret(a + b)
-            if whole and not (redactor.contains_secret(a) or redactor.contains_secret(b)):
-                yield Finding(f"cells[{c}].outputs[{i}..{i + 1}]", "secret split across outputs")
+        if not isinstance(outputs, list):
+            continue
+        texts = [_output_text(o) for o in outputs]
+        groups = [(i, i + 1) for i in range(len(texts) - 1)]  # any two neighbours
+        # A run of stream outputs of one name is shown (and saved by JupyterLab) as one text.
+        for name, run in groupby(range(len(outputs)), key=lambda i: _stream_name(outputs[i])):
+            members = list(run)
+            if name is not None and len(members) > 2:
+                groups.append((members[0], members[-1]))
+        for first, last in dict.fromkeys(groups):
+            parts = texts[first : last + 1]
+            joined = all(parts) and redactor.contains_secret("".join(parts))
+            if joined and not any(redactor.contains_secret(p) for p in parts):
+                yield Finding(f"cells[{c}].outputs[{first}..{last}]", "secret split across outputs")
+
+
+def _stream_name(output: Any) -> str | None:
+    if isinstance(output, dict) and output.get("output_type") == "stream":
+        return str(output.get("name"))
+    return None
 
 
 def audit_text(text: str, redactor: Redactor, location: str = "(text)") -> list[Finding]:

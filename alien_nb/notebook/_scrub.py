@@ -19,9 +19,14 @@ and in runs of 8+ characters, in:
 from __future__ import annotations
 
 import sys
+import threading
 from typing import Any
 
-from ..core._redact import Redactor
+from ..core._redact import Redactor, mask_spans
+
+# How much of each stream's recent text is kept to find a password written in
+# pieces (one character per flush): longer than any password form.
+_TAIL = 512
 
 
 class Scrubber:
@@ -32,6 +37,8 @@ class Scrubber:
         self._streams: list[tuple[Any, Any]] = []
         self._session: Any = None
         self._original_send: Any = None
+        self._tails: dict[str, str] = {}
+        self._tails_lock = threading.Lock()
 
     def install(self) -> None:
         self.shell.set_custom_exc((BaseException,), self._handle_exception)
@@ -91,16 +98,19 @@ class Scrubber:
             metadata: Any = None,
         ) -> Any:
             if len(redactor):
-                if isinstance(msg_or_type, dict):
-                    msg_or_type = {
-                        **msg_or_type,
-                        **{
-                            key: redactor.clean(msg_or_type[key])
-                            for key in ("content", "metadata", "buffers")
-                            if key in msg_or_type
-                        },
-                    }
-                content, metadata = redactor.clean(content), redactor.clean(metadata)
+                if isinstance(msg_or_type, dict):  # a message built by the caller (streams, displays)
+                    built = dict(msg_or_type)
+                    head = built.get("header")
+                    kind = built.get("msg_type") or (head.get("msg_type") if isinstance(head, dict) else None)
+                    if "content" in built:
+                        built["content"] = self._content(kind, built["content"])
+                    for key in ("metadata", "buffers"):
+                        if key in built:
+                            built[key] = redactor.clean(built[key])
+                    msg_or_type = built
+                else:
+                    content = self._content(msg_or_type, content)
+                metadata = redactor.clean(metadata)
                 if buffers:
                     buffers = [redactor.clean(buf) for buf in buffers]
             return send(stream, msg_or_type, content, parent, ident, buffers, track, header, metadata)
@@ -109,6 +119,32 @@ class Scrubber:
         session.send = scrubbed_send
         self._session, self._original_send = session, send
         return True
+
+    def _content(self, kind: Any, content: Any) -> Any:
+        if kind == "stream" and isinstance(content, dict):
+            return self._stream_content(content)
+        return self.redactor.clean(content)
+
+    def _stream_content(self, content: dict[str, Any]) -> dict[str, Any]:
+        """Mask what, with the text sent before on the same stream, forms a secret.
+
+        A frontend shows consecutive stream messages as one text (and saves it
+        so), so a password flushed a few characters at a time is a password.
+        What was sent before cannot be recalled: at most `PARTIAL_RUN` - 1
+        characters of it go out before the run is recognised.
+        """
+        text, name = content.get("text"), str(content.get("name"))
+        if not isinstance(text, str) or not text:
+            return self.redactor.clean(content)
+        others = self.redactor.clean({k: v for k, v in content.items() if k != "text"})
+        with self._tails_lock:
+            tail = self._tails.get(name, "")
+            self._tails[name] = (tail + text)[-_TAIL:]
+        offset = len(tail)
+        spans = [(max(start - offset, 0), end - offset) for start, end in self.redactor.spans(tail + text)
+                 if end > offset]  # fmt: skip
+        # One scan of tail + text finds the secrets inside the text too.
+        return {**others, "text": mask_spans(text, spans)}
 
     # -- terminal IPython: no session ---------------------------------------------
 

@@ -59,10 +59,15 @@ def message_text(msg: dict[str, Any]) -> str:
 class RecordingClient(NotebookClient):
     """A `NotebookClient` that keeps every iopub message, also those of no cell (or another cell)."""
 
-    def __init__(self, nb: Any, **kw: Any) -> None:
-        after_cell = kw.pop("after_cell", None)
-        super().__init__(nb, on_notebook_start=self._record, on_cell_executed=after_cell, **kw)
+    def __init__(self, nb: Any, *, after_cell: Callable[[RecordingClient, int], None] | None = None,
+                 **kw: Any) -> None:  # fmt: skip
+        super().__init__(nb, on_notebook_start=self._record, on_cell_executed=self._after_cell, **kw)
         self.iopub: list[dict[str, Any]] = []
+        self._then = after_cell
+
+    def _after_cell(self, cell: Any, cell_index: int, execute_reply: Any) -> None:
+        if self._then is not None:
+            self._then(self, cell_index)
 
     def _record(self, notebook: Any) -> None:
         assert self.kc is not None
@@ -78,7 +83,7 @@ class RecordingClient(NotebookClient):
 
 
 def run(
-    cells: list[str], path: Path, *, after_cell: Callable[..., Any] | None = None
+    cells: list[str], path: Path, *, after_cell: Callable[[RecordingClient, int], None] | None = None
 ) -> tuple[RecordingClient, Path]:
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(src) for src in cells])
     nb.metadata["kernelspec"] = KERNELSPEC
@@ -93,11 +98,20 @@ def assert_nowhere(client: RecordingClient, path: Path, passwords: dict[str, str
     """No spelling of any password in the saved file or in any iopub message."""
     saved = path.read_text(encoding="utf-8")
     assert "application/vnd.jupyter.widget-state+json" in saved, "the widget state was not saved"
+    # A frontend shows (and JupyterLab saves) consecutive stream outputs as one text.
+    merged = []
+    for cell in json.loads(saved)["cells"]:
+        for name in ("stdout", "stderr"):
+            merged.append("".join("".join(o["text"]) for o in cell.get("outputs", [])
+                                  if o.get("output_type") == "stream" and o.get("name") == name))  # fmt: skip
     problems = []
     for label, password in passwords.items():
         found = leaks(saved, password)
         if found:
             problems.append(f"{label} in the saved notebook as {found}")
+        found = [f for text in merged for f in leaks(text, password)]
+        if found:
+            problems.append(f"{label} in a cell's stream text, merged as a frontend shows it, as {found}")
         for msg in client.iopub:
             found = leaks(message_text(msg), password)
             if found:
