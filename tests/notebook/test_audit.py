@@ -183,4 +183,6 @@ def test_the_json_report(tmp_path: Path) -> None:
 def test_a_password_written_one_character_at_a_time(tmp_path: Path) -> None:
     path = saved(tmp_path, *[stream(ch) for ch in PW], display("text/plain", "done"))
     report = audit_notebook(path, Redactor([PW], share=False))
-    assert [str(f) for f in report.findings] == [f"cells[0].outputs[0..{len(PW) - 1}]: secret split across outputs"]
+    assert [str(f) for f in report.findings] == [
+        f"cells[0].outputs[0..{len(PW) - 1}]: secret split across outputs"
+    ]
