@@ -5,7 +5,8 @@ form-encoded, JSON-escaped, HTML-escaped, hex-encoded, or base64-encoded
 inside a saved attachment or widget state. `secret_forms` lists those
 spellings; `Redactor` masks them. The text spellings are also masked in part:
 any run of `PARTIAL_RUN` or more consecutive characters of one (pandas cuts a
-long string to its first characters, a stream may be flushed mid-password).
+long string to its first characters, a stream may be flushed mid-password),
+unless that run is a plain word such as "password".
 
 `known_redactor()` is the process-wide registry of every secret alien_nb has
 handled: each `Redactor` shares what it is given with it, and the places that
@@ -19,6 +20,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import re
 import threading
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -33,6 +35,10 @@ MIN_SECRET_LENGTH = 4
 # A run of this many characters of a password is as good as the password to
 # someone guessing the rest, and rare enough by chance (62**8 for a random one).
 PARTIAL_RUN = 8
+# ...unless the run is a plain word (one case, maybe capitalised, punctuation
+# at its ends): "password" from "first-password" is no evidence of a leak, and
+# masking it would garble every error message that says "password".
+_WORD = re.compile(r"[\W_]*(?:[a-z]+|[A-Z][a-z]+|[A-Z]+)[\W_]*")
 
 
 def _base64_forms(raw: bytes) -> set[str]:
@@ -95,7 +101,8 @@ class _Matcher:
     per secret, fast C scans even over megabytes): a whole form is its own
     anchor; a partial form has anchors of half a run at every half-run offset,
     so any run of `PARTIAL_RUN` characters contains one. A hit is extended
-    both ways along the form to the maximal run.
+    both ways along the form to the maximal run, which counts unless it is a
+    plain word.
     """
 
     def __init__(self, whole: Iterable[str], partial: Iterable[str]) -> None:
@@ -132,7 +139,8 @@ class _Matcher:
                     while end < n and fe < len(form) and text[end] == form[fe]:
                         end += 1
                         fe += 1
-                    if end - start >= shortest:
+                    partial = end - start < len(form)
+                    if end - start >= shortest and not (partial and _WORD.fullmatch(text, start, end)):
                         found.append((start, end))
                         if first:
                             return found
