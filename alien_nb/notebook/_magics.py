@@ -87,7 +87,9 @@ def _delete_parser() -> MagicArgumentParser:
 
 def _audit_parser() -> MagicArgumentParser:
     p = _parser(
-        "audit", "Scan a saved notebook for the secrets this kernel knows and for inline-password URLs."
+        "audit",
+        "Scan a saved notebook for the passwords this kernel knows (and every local database's), "
+        "and for connection strings with an inline password.",
     )
     p.add_argument(
         "notebook", nargs="?", help="the .ipynb file (default: this notebook, if the kernel knows it)"

@@ -14,6 +14,15 @@ and in runs of 8+ characters, in:
   args are clean for ``sys.last_value`` too, and ``%xmode Verbose`` frame values);
 * without a kernel (terminal IPython): the display formatter and the
   ``sys.stdout`` / ``sys.stderr`` writes, which is what reaches the screen there.
+
+Where it ends: a transformed password (reversed, spaced out, upper-cased,
+drawn in an image's pixels, compressed) is not recognised; a password written
+a character per flush shows its first 7 characters before the run is
+recognised; ipykernel echoes fd-level writes (``os.write(1, ...)``,
+``sys.__stdout__``, child processes) unmasked to the kernel's own terminal
+(the Jupyter server's log), while their iopub copy is masked; what was sent
+before the extension was loaded, or after it is unloaded, is not touched.
+A widget whose masked value comes back from the frontend holds the mask.
 """
 
 from __future__ import annotations

@@ -57,7 +57,8 @@ def message_text(msg: dict[str, Any]) -> str:
 
 
 class RecordingClient(NotebookClient):
-    """A `NotebookClient` that keeps every iopub message, also those of no cell (or another cell)."""
+    """A `NotebookClient` that keeps every message it receives (iopub and shell), also those of
+    no cell or of another cell, in ``iopub``."""
 
     def __init__(self, nb: Any, *, after_cell: Callable[[RecordingClient, int], None] | None = None,
                  **kw: Any) -> None:  # fmt: skip
@@ -71,15 +72,17 @@ class RecordingClient(NotebookClient):
 
     def _record(self, notebook: Any) -> None:
         assert self.kc is not None
-        channel = self.kc.iopub_channel
-        original = channel.get_msg
+        # The shell channel too: execute replies (error values, payloads), inspect replies.
+        for channel in (self.kc.iopub_channel, self.kc.shell_channel):
+            channel.get_msg = self._recording(channel.get_msg)  # type: ignore[method-assign]
 
+    def _recording(self, original: Any) -> Any:
         async def get_msg(*args: Any, **kwargs: Any) -> Any:
             msg = await original(*args, **kwargs)
             self.iopub.append(msg)
             return msg
 
-        channel.get_msg = get_msg  # type: ignore[method-assign]
+        return get_msg
 
 
 def run(

@@ -111,6 +111,7 @@ ATTACKS = [
     "import subprocess\nsubprocess.run(['printf', '%s\\n', d], check=True)",
     # A progress bar (an ipywidget in a notebook) and a Password widget.
     "from tqdm.auto import tqdm\nfor _ in tqdm(range(2), desc=a):\n    pass\nw.Password(value=b)",
+    "get_ipython().set_next_input(a)",  # a payload of the execute reply
     "print('reversed:', repr(a)[::-1])",  # out of scope, see the module docstring
     "print('round trip:', text.value == url, text.value.count('********'))",
     "sys.stdout.flush(); sys.stderr.flush()",
@@ -145,6 +146,9 @@ def test_no_way_out_of_the_kernel(four_passwords: dict[str, str], tmp_path: Path
     text_cell = cells.index(next(c for c in cells if c.startswith("url = ")))
 
     def frontend_echo(client: RecordingClient, cell_index: int) -> None:
+        assert client.kc is not None
+        if cell_index == len(SETUP):
+            client.kc.inspect("a")  # the frontend's inspector (Shift+Tab): its reply shows the value
         # The frontend saw the masked URL; send it back as a user edit would.
         if cell_index != text_cell:
             return
@@ -153,7 +157,6 @@ def test_no_way_out_of_the_kernel(four_passwords: dict[str, str], tmp_path: Path
         comm_id = opened[-1]["content"]["comm_id"]
         masked = opened[-1]["content"]["data"]["state"]["value"]
         assert MASK in masked
-        assert client.kc is not None
         update = {"method": "update", "state": {"value": masked}, "buffer_paths": []}
         client.kc.shell_channel.send(client.kc.session.msg("comm_msg", {"comm_id": comm_id, "data": update}))
 
@@ -170,6 +173,8 @@ def test_no_way_out_of_the_kernel(four_passwords: dict[str, str], tmp_path: Path
     assert "fd-marker" in everything, "the fd-level write did not reach iopub"
     assert "later" in everything, "the background thread's output was not seen"
     assert "round trip: False 1" in everything, "the kernel did not survive the masked widget round trip"
+    (inspected,) = [m for m in client.iopub if m["msg_type"] == "inspect_reply"]
+    assert inspected["content"]["found"] and MASK in inspected["content"]["data"]["text/plain"]
     # The documented limit is what it says: a reversal is not recognised.
     assert leaks(everything, four_passwords["a"][::-1])
     assert_nowhere(client, path, four_passwords)
