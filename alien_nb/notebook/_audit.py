@@ -279,8 +279,11 @@ def audit_notebook(path: str | Path, redactor: Redactor) -> AuditReport:
     except (ValueError, RecursionError):
         raise NotebookUnreadable(path, "not JSON", hint="Give a .ipynb file.") from None
     findings: list[Finding] = []
-    for location, text in _walk(notebook, ""):
-        findings += audit_text(text, redactor, location)
+    try:
+        for location, text in _walk(notebook, ""):
+            findings += audit_text(text, redactor, location)
+    except RecursionError:
+        raise NotebookUnreadable(path, "nested too deeply to be a notebook") from None
     findings += _split_findings(notebook, redactor)
     if not findings and redactor.contains_secret(raw):
         findings.append(Finding("(file bytes)", "secret (raw bytes)"))

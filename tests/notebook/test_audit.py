@@ -153,6 +153,13 @@ def test_unreadable_files_raise_a_specific_error(tmp_path: Path) -> None:
     ):
         with pytest.raises(NotebookUnreadable, match=reason):
             audit_notebook(tmp_path / name, Redactor(share=False))
+    for depth in (900, 990, 5_000, 100_000):  # JSON nested this deep: a report or that error, never a crash
+        deep = tmp_path / f"deep{depth}.ipynb"
+        deep.write_text('{"cells": ' + "[" * depth + "]" * depth + "}")
+        try:
+            assert audit_notebook(deep, Redactor([PW], share=False)).clean
+        except NotebookUnreadable as exc:
+            assert exc.reason in ("not JSON", "nested too deeply to be a notebook")
 
 
 def test_the_tutorials_and_docs_audit_clean() -> None:
