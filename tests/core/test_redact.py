@@ -192,3 +192,18 @@ def test_passwords_are_registered_where_they_are_materialised(tmp_path: Path) ->
     assert done.returncode == 0, done.stderr[-2000:]
     assert json.loads(done.stdout) == dict.fromkeys(passwords, True)
     assert not any(p in done.stderr for p in passwords.values())
+
+
+@settings(deadline=None, max_examples=80)
+@given(
+    secrets_=st.lists(st.text(min_size=4, max_size=30), min_size=1, max_size=4),
+    pieces=st.lists(st.text(max_size=12) | st.sampled_from(["x", "=="]), max_size=6),
+    data=st.data(),
+)
+def test_both_search_strategies_agree(secrets_: list[str], pieces: list[str], data: st.DataObject) -> None:
+    redactor = Redactor(secrets_, share=False)
+    chosen = data.draw(st.sampled_from(secrets_))
+    cut = data.draw(st.integers(0, len(chosen)))
+    text = "".join(pieces[:3]) + chosen[cut:] + "".join(pieces[3:]) + chosen[:cut] + chosen
+    matcher = redactor._text
+    assert matcher.spans(text, slide=True) == matcher.spans(text, slide=False)
