@@ -222,9 +222,10 @@ AUDIT_UNREADABLE = 3
 def cmd_audit(args: argparse.Namespace) -> int:
     from .core import known_redactor
     from .notebook._audit import NotebookUnreadable, audit_notebook, notebook_files
-    from .notebook._known import remember_cloud_passwords, remember_local_passwords
+    from .notebook._known import remember_cloud_passwords, remember_env_passwords, remember_local_passwords
 
     notes = remember_local_passwords(args.home)
+    remember_env_passwords()
     if args.cloud:
         notes += remember_cloud_passwords()
     redactor = known_redactor()

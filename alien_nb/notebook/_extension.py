@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..core._redact import known_redactor
-from ._known import remember_local_passwords
+from ._known import remember_env_passwords, remember_local_passwords
 from ._magics import AlienPostgresMagics, register
 from ._scrub import Scrubber
 
@@ -21,6 +21,7 @@ def load(shell: Any) -> AlienPostgresMagics:
     # A few small JSON reads: a password read straight from a database's
     # metadata.json in this kernel is masked even before that database is used.
     remember_local_passwords()
+    remember_env_passwords()  # a binding a worker or `alien-nb run` put in this kernel's environment
     magics = register(shell, redactor)
     scrubber = Scrubber(shell, redactor)
     scrubber.install()

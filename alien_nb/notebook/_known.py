@@ -77,6 +77,22 @@ def _remember_one(path: Path) -> str | None:
     return None
 
 
+def remember_env_passwords(environ: Mapping[str, str] | None = None) -> None:
+    """Register the inline passwords of the ``ALIEN_*_BINDING`` variables (``%env`` prints them).
+
+    A plain JSON read, no validation and no network: cheap enough for ``%load_ext``.
+    """
+    environ = os.environ if environ is None else environ
+    for variable in [v for v in environ if _BINDING_VAR.fullmatch(v)]:
+        try:
+            data = json.loads(environ[variable])
+        except (ValueError, RecursionError):
+            continue  # not a binding: attaching to it will say so
+        password = data.get("password") if isinstance(data, dict) else None
+        if isinstance(password, str):
+            remember_secret(password)
+
+
 def remember_cloud_passwords(environ: Mapping[str, str] | None = None) -> list[str]:
     """Resolve every ``ALIEN_*_BINDING`` in ``environ`` and register its password.
 

@@ -295,7 +295,7 @@ class AlienPostgresMagics(Magics):
 
     def _audit(self, args: argparse.Namespace) -> Any:
         from ._audit import audit_notebook
-        from ._known import remember_cloud_passwords, remember_local_passwords
+        from ._known import remember_cloud_passwords, remember_env_passwords, remember_local_passwords
 
         path = args.notebook or self._notebook_path()
         if path is None:
@@ -303,6 +303,7 @@ class AlienPostgresMagics(Magics):
         # The same engine and the same knowledge as `alien-nb audit`: this
         # kernel's passwords and every local database's, even if never started here.
         notes = remember_local_passwords()
+        remember_env_passwords()
         if args.cloud:
             notes += remember_cloud_passwords()
         for note in notes:

@@ -112,6 +112,7 @@ ATTACKS = [
     # A progress bar (an ipywidget in a notebook) and a Password widget.
     "from tqdm.auto import tqdm\nfor _ in tqdm(range(2), desc=a):\n    pass\nw.Password(value=b)",
     "get_ipython().set_next_input(a)",  # a payload of the execute reply
+    "%env",  # every variable, ALIEN_EXT_BINDING (with a's JSON) among them
     "print('reversed:', repr(a)[::-1])",  # out of scope, see the module docstring
     "print('round trip:', text.value == url, text.value.count('********'))",
     "sys.stdout.flush(); sys.stderr.flush()",

@@ -14,10 +14,11 @@ from IPython.core.interactiveshell import InteractiveShell
 shell = InteractiveShell.instance()
 shell.run_line_magic("load_ext", "alien_nb")
 from alien_nb.core import known_redactor
-password = sys.stdin.read()
+password, inline = sys.stdin.read().split()
 heavy = sorted({m.split(".")[0] for m in sys.modules} & {"psycopg", "pandas", "pydantic", "sqlalchemy", "boto3",
                                                          "google", "azure", "numpy", "ipywidgets", "pyarrow"})
 print(json.dumps({"heavy": heavy, "knows": known_redactor().contains_secret(password),
+                  "knows_env": known_redactor().contains_secret(inline),
                   "masked": known_redactor().redact("pw " + password[:12])}))
 """
 
@@ -28,9 +29,18 @@ def test_load_ext_is_light_and_knows_local_passwords(tmp_path: Path) -> None:
     (tmp_path / "postgres" / "one" / "metadata.json").write_text(json.dumps({"password": password}))
     (tmp_path / "postgres" / "two").mkdir()
     (tmp_path / "postgres" / "two" / "metadata.json").write_text("{ broken")  # skipped, no crash
-    env = {**os.environ, "ALIEN_NB_HOME": str(tmp_path)}
-    done = subprocess.run([sys.executable, "-c", LOAD], input=password, capture_output=True, text=True,
+    inline = "Env7Binding3Pass9Word1Xy"
+    binding = {
+        "service": "external",
+        "host": "db.example.com",
+        "database": "d",
+        "username": "u",
+        "password": inline,
+    }
+    env = {**os.environ, "ALIEN_NB_HOME": str(tmp_path), "ALIEN_WORKER_DB_BINDING": json.dumps(binding),
+           "ALIEN_BROKEN_BINDING": "{ not json"}  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", LOAD], input=f"{password} {inline}", capture_output=True, text=True,
                           env=env, timeout=60, check=False)  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout.splitlines()[-1])
-    assert result == {"heavy": [], "knows": True, "masked": "pw ********"}
+    assert result == {"heavy": [], "knows": True, "knows_env": True, "masked": "pw ********"}
