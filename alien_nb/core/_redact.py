@@ -170,6 +170,35 @@ class _Matcher:
         return hit
 
 
+_PERCENT_TOKEN = re.compile(r"[^\s\"'<>]*%[0-9A-Fa-f]{2}[^\s\"'<>]*")
+
+
+def _percent_decoded(token: str) -> tuple[str, list[int], list[int]]:
+    """``token`` percent-decoded, as latin-1 text of its bytes, with each byte's
+    start and end offset in ``token``."""
+    chars: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    i = 0
+    while i < len(token):
+        if token[i] == "%" and _is_hex(token[i + 1 : i + 3]):
+            chars.append(chr(int(token[i + 1 : i + 3], 16)))
+            starts.append(i)
+            ends.append(i + 3)
+            i += 3
+            continue
+        for byte in token[i].encode("utf-8", "surrogatepass"):
+            chars.append(chr(byte))
+            starts.append(i)
+            ends.append(i + 1)
+        i += 1
+    return "".join(chars), starts, ends
+
+
+def _is_hex(pair: str) -> bool:
+    return len(pair) == 2 and all(c in "0123456789abcdefABCDEF" for c in pair)
+
+
 def mask_spans(text: str, spans: list[tuple[int, int]]) -> str:
     """``text`` with each of the (sorted, disjoint) ``spans`` replaced by `MASK`."""
     if not spans:
@@ -254,11 +283,26 @@ class Redactor:
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         """Where secrets are in ``text``: sorted, merged ``(start, end)`` pairs."""
-        return self._text.spans(text)
+        found = self._text.spans(text)
+        if "%" in text:
+            found = _merge(found + self._percent_spans(text))
+        return found
+
+    def _percent_spans(self, text: str, *, first: bool = False) -> list[tuple[int, int]]:
+        # Any percent-encoding (another safe set, lower-case hex, every character
+        # encoded) decodes to the secret's bytes: look at each token decoded.
+        found: list[tuple[int, int]] = []
+        for match in _PERCENT_TOKEN.finditer(text):
+            decoded, starts, ends = _percent_decoded(match.group())
+            for start, end in self._bytes_matcher().spans(decoded, first=first):
+                found.append((match.start() + starts[start], match.start() + ends[end - 1]))
+                if first:
+                    return found
+        return found
 
     def redact(self, text: str) -> str:
         """``text`` with every secret, whole or a run of 8+ characters of it, as `MASK`."""
-        return mask_spans(text, self._text.spans(text))
+        return mask_spans(text, self.spans(text))
 
     def redact_bytes(self, data: bytes) -> bytes:
         """``data`` with each secret's bytes overwritten by ``*``: the length stays,
@@ -275,7 +319,9 @@ class Redactor:
     def contains_secret(self, text: str | bytes) -> bool:
         if isinstance(text, (bytes, bytearray, memoryview)):
             return bool(self._bytes_matcher().spans(bytes(text).decode("latin-1"), first=True))
-        return bool(self._text.spans(text, first=True))
+        if self._text.spans(text, first=True):
+            return True
+        return "%" in text and bool(self._percent_spans(text, first=True))
 
     def clean(self, value: Any) -> Any:
         """``value`` with every string and bytes in it redacted, recursively through

@@ -96,6 +96,7 @@ ATTACKS = [
     "raise Exception(a.encode())",
     # Partial forms: a cut-off string, a pandas frame that truncates, a stream split in two.
     "print(a[:17] + '...')",
+    "print(''.join(f'%{x:02x}' for x in a.encode()), quote(b, safe='@/+ '), __import__('re').sub('%[0-9A-F]{2}', lambda m: m.group().lower(), quote(a, safe='')))",
     "import pandas as pd\npd.set_option('display.max_colwidth', 20)\npd.DataFrame({'p': PWS})",
     "print(b[:12], end='', flush=True)\nprint(b[12:], flush=True)",
     # A PNG whose text chunk holds the password, shown as an image (base64 on the wire).

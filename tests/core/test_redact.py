@@ -104,6 +104,25 @@ def test_hex_and_encoded_forms() -> None:
     assert redactor.redact(quote(secret, safe="")[:14] + "...") == MASK + "..."  # a cut URL-encoded form
 
 
+def test_any_percent_encoding() -> None:
+    secret = "p@ss word/ü+1Xz"
+    redactor = Redactor([secret], share=False)
+    raw = secret.encode()
+    for encoded in (
+        quote(secret, safe="@/"),  # another safe set than any form has
+        re.sub("%[0-9A-F]{2}", lambda m: m.group().lower(), quote(secret, safe="")),  # lower-case hex
+        "".join(f"%{b:02X}" for b in raw),  # every byte encoded
+        "".join(
+            chr(b) if i % 2 and chr(b).isascii() and chr(b).isalnum() else f"%{b:02x}"
+            for i, b in enumerate(raw)
+        ),
+    ):
+        masked = redactor.redact(f"postgres://u:{encoded}@h/db and more")
+        assert masked == f"postgres://u:{MASK}@h/db and more", encoded
+        assert redactor.contains_secret(encoded)
+    assert redactor.redact("100% sure, 50%off, %zz") == "100% sure, 50%off, %zz"
+
+
 def test_bytes_keep_their_length() -> None:
     redactor = Redactor([SECRET])
     blob = b"\x89PNG" + SECRET[:10].encode() + b"\x00\xff"
