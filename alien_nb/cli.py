@@ -6,6 +6,7 @@ alien-nb start big --backend aurora --memory 8Gi --plan
 alien-nb status [vec-db] --json  the heartbeat, for people or scripts
 alien-nb run vec-db -- python worker.py
                                  run a command with ALIEN_VEC_DB_BINDING set
+alien-nb audit notebooks/        saved notebooks hold no password (exit 1 if one does)
 
 Errors print as one ``alien-nb: error: ...`` line and a ``hint:`` line on
 stderr, never a traceback (``--debug`` shows one). Exit status: 0 done,
@@ -320,6 +321,47 @@ def _home_in(argv: Sequence[str]) -> str | None:
     return None
 
 
+# `alien-nb audit` exit statuses; 2 stays argparse's usage error.
+AUDIT_FOUND = 1
+AUDIT_UNREADABLE = 3
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from .core import known_redactor
+    from .notebook._audit import NotebookUnreadable, audit_notebook, notebook_files
+    from .notebook._known import remember_cloud_passwords, remember_env_passwords, remember_local_passwords
+
+    notes = remember_local_passwords(args.home)
+    remember_env_passwords()
+    if args.cloud:
+        notes += remember_cloud_passwords()
+    redactor = known_redactor()
+    reports, unreadable = [], []
+    for path in notebook_files(args.paths):
+        try:
+            reports.append(audit_notebook(path, redactor))
+        except NotebookUnreadable as exc:
+            unreadable.append({"path": str(path), "reason": exc.reason})
+    found = [r for r in reports if not r.clean]
+    if args.json:
+        print(json.dumps({"clean": not found and not unreadable, "notebooks": [r.to_dict() for r in reports],
+                          "unreadable": unreadable, "notes": notes}, indent=2))  # fmt: skip
+    else:
+        for note in notes:
+            print(f"note: {note}", file=sys.stderr)
+        for report in found:
+            for finding in report.findings:
+                print(f"{report.path}: {finding.location}: {finding.kind}")
+        for entry in unreadable:
+            print(f"{entry['path']}: cannot audit: {entry['reason']}", file=sys.stderr)
+        hits = sum(len(r.findings) for r in found)
+        summary = f"{hits} finding(s) in {len(found)}" if found else "no secrets found"
+        print(f"audited {len(reports)} notebook(s): {summary}", file=sys.stderr)
+    if found:
+        return AUDIT_FOUND
+    return AUDIT_UNREADABLE if unreadable else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="alien-nb",
@@ -381,6 +423,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("demo", cmd_demo, "load bundled handwritten digits into local database alien-demo, "
             "index, search and measure recall", name_arg=None)  # fmt: skip
     p.add_argument("--keep", action="store_true", help="leave alien-demo running and its table in place")
+    audit_help = (
+        "find passwords in saved notebooks (never printing them); "
+        f"exit {AUDIT_FOUND} if one is found, {AUDIT_UNREADABLE} if a file cannot be read"
+    )
+    p = add("audit", cmd_audit, audit_help, name_arg=None)
+    p.add_argument("paths", nargs="+", metavar="PATH", help="notebooks, or folders to search for *.ipynb")
+    p.add_argument(
+        "--cloud",
+        action="store_true",
+        help="also know the passwords of the cloud bindings in ALIEN_*_BINDING (reads the secret stores)",
+    )
     return parser
 
 

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
         SecretValueInvalid,
     )
     from ._quantity import format_size, parse_cpu, parse_size
-    from ._redact import MASK, Redactor, secret_forms
+    from ._redact import MASK, PARTIAL_RUN, Redactor, known_redactor, remember_secret, secret_forms
     from ._resource import Postgres, PostgresBackend, validate_update
     from ._sizing import (
         CLOUD_SQL_TIERS,
@@ -74,6 +74,7 @@ _MODULES: dict[str, str] = {
     "MASK": "._redact",
     "MissingExtra": "._errors",
     "NoTierFits": "._errors",
+    "PARTIAL_RUN": "._redact",
     "Postgres": "._resource",
     "PostgresBackend": "._resource",
     "PostgresBinding": "._bindings",
@@ -93,12 +94,14 @@ _MODULES: dict[str, str] = {
     "encode_userinfo": "._conninfo",
     "format_size": "._quantity",
     "is_ipv6_literal": "._conninfo",
+    "known_redactor": "._redact",
     "parse_binding": "._bindings",
     "parse_cpu": "._quantity",
     "parse_key_vault_uri": "._azure_uri",
     "parse_size": "._quantity",
     "pick_tier": "._sizing",
     "redacted_connection_string": "._connection",
+    "remember_secret": "._redact",
     "secret_forms": "._redact",
     "synced_params": "._bindings",
     "url_host": "._conninfo",
@@ -109,6 +112,7 @@ __all__ = [
     "CLOUD_SQL_TIERS",
     "FLEXIBLE_SERVER_TIERS",
     "MASK",
+    "PARTIAL_RUN",
     "SERVICES",
     "AlienError",
     "AuroraBinding",
@@ -146,12 +150,14 @@ __all__ = [
     "encode_userinfo",
     "format_size",
     "is_ipv6_literal",
+    "known_redactor",
     "parse_binding",
     "parse_cpu",
     "parse_key_vault_uri",
     "parse_size",
     "pick_tier",
     "redacted_connection_string",
+    "remember_secret",
     "secret_forms",
     "synced_params",
     "url_host",

@@ -38,6 +38,7 @@ from ._azure_uri import KeyVaultSecretRef, parse_key_vault_uri
 from ._conninfo import is_ipv6_literal
 from ._errors import BindingConfigInvalid
 from ._pydantic import BASE_CONFIG, describe_errors
+from ._redact import remember_secret
 
 SERVICES = ("local-postgres", "external", "aurora", "cloud-sql", "flexible-server")
 
@@ -112,7 +113,16 @@ def _check_pem_roots(value: list[str]) -> list[str]:
 Host = Annotated[StrictStr, AfterValidator(_check_host)]
 Port = Annotated[int, Strict(), Field(ge=1, le=65535)]
 Text = Annotated[StrictStr, AfterValidator(_check_text)]
-InlinePassword = Annotated[SecretStr, Field(exclude=True), AfterValidator(_check_password)]
+
+
+def _remembered(password: SecretStr) -> SecretStr:
+    remember_secret(password)  # known to the notebook scrubber from the moment it is parsed
+    return password
+
+
+InlinePassword = Annotated[
+    SecretStr, Field(exclude=True), AfterValidator(_check_password), AfterValidator(_remembered)
+]
 
 
 class _Redacted:

@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from ..core import LocalPostgresBinding
+from ..core._redact import remember_secret
 
 _ALPHABET = string.ascii_letters + string.digits
 PASSWORD_LENGTH = 24
@@ -87,6 +88,7 @@ def read_metadata(path: Path) -> Metadata:
             raise MetadataProblem(f"has a {key} that is not a non-empty string")
     if len(data["password"]) == 0:
         raise MetadataProblem("has an empty password")
+    remember_secret(data["password"])  # known to the notebook scrubber once read
     return Metadata(
         resource_id=data["resourceId"],
         version=data["version"],

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..core._redact import Redactor
+from ..core._redact import known_redactor
+from ._known import remember_env_passwords, remember_local_passwords
 from ._magics import AlienPostgresMagics, register
 from ._scrub import Scrubber
 
@@ -14,7 +15,13 @@ _LOADED: dict[int, tuple[AlienPostgresMagics, Scrubber]] = {}
 def load(shell: Any) -> AlienPostgresMagics:
     if id(shell) in _LOADED:
         return _LOADED[id(shell)][0]
-    redactor = Redactor()
+    # The process-wide registry: passwords handled before the extension was
+    # loaded (the public API, a binding in the environment) are masked too.
+    redactor = known_redactor()
+    # A few small JSON reads: a password read straight from a database's
+    # metadata.json in this kernel is masked even before that database is used.
+    remember_local_passwords()
+    remember_env_passwords()  # a binding a worker or `alien-nb run` put in this kernel's environment
     magics = register(shell, redactor)
     scrubber = Scrubber(shell, redactor)
     scrubber.install()

@@ -148,10 +148,15 @@ def _delete_parser() -> MagicArgumentParser:
 
 def _audit_parser() -> MagicArgumentParser:
     p = _parser(
-        "audit", "Scan a saved notebook for the secrets this kernel knows and for inline-password URLs."
+        "audit",
+        "Scan a saved notebook for the passwords this kernel knows (and every local database's), "
+        "and for connection strings with an inline password.",
     )
     p.add_argument(
         "notebook", nargs="?", help="the .ipynb file (default: this notebook, if the kernel knows it)"
+    )
+    p.add_argument(
+        "--cloud", action="store_true", help="also know the passwords of ALIEN_*_BINDING cloud bindings"
     )
     return p
 
@@ -368,11 +373,20 @@ class AlienPostgresMagics(Magics):
 
     def _audit(self, args: argparse.Namespace) -> Any:
         from ._audit import audit_notebook
+        from ._known import remember_cloud_passwords, remember_env_passwords, remember_local_passwords
 
         path = args.notebook or self._notebook_path()
         if path is None:
             raise _usage("name the notebook file: %alien_postgres audit path/to/notebook.ipynb")
-        return audit_notebook(path, self.state.redactor)
+        # The same engine and the same knowledge as `alien-nb audit`: this
+        # kernel's passwords and every local database's, even if never started here.
+        notes = remember_local_passwords()
+        remember_env_passwords()
+        if args.cloud:
+            notes += remember_cloud_passwords()
+        for note in notes:
+            print(f"note: {note}")
+        return audit_notebook(path, self.redactor)
 
     def _notebook_path(self) -> str | None:
         for key in ("__vsc_ipynb_file__", "__session__"):

@@ -1,20 +1,41 @@
-"""Keep known secrets out of what the kernel shows: tracebacks, error messages, rich output.
+"""Keep known secrets out of everything the kernel sends: outputs, widget state, replies.
 
 While the extension is loaded, every password alien_nb handled in this
-kernel is masked (in every spelling `secret_forms` knows) in:
+process (`known_redactor`) is masked, in every spelling `secret_forms` knows
+and in runs of 8+ characters, in:
 
-* tracebacks and the error name/value of failed cells (a custom exception
-  handler, so even a driver error or ``%xmode Verbose`` frame values are clean);
-* everything the display formatter renders (repr, HTML, Markdown, JSON);
-* text written to the kernel's stdout and stderr.
+* every message the kernel sends (ipykernel): the kernel's one `Session.send`
+  is wrapped, so each string in the content and metadata, and each binary
+  buffer, is scrubbed on its way out: streams (from any thread, at any time,
+  fd-level writes captured by ipykernel included), ``display`` (``raw=True``
+  too), ``publish_display_data``, display updates, comm (widget) messages,
+  execute replies;
+* tracebacks of failed cells (a custom exception handler, so the exception's
+  args are clean for ``sys.last_value`` too, and ``%xmode Verbose`` frame values);
+* without a kernel (terminal IPython): the display formatter and the
+  ``sys.stdout`` / ``sys.stderr`` writes, which is what reaches the screen there.
+
+Where it ends: a transformed password (reversed, spaced out, upper-cased,
+drawn in an image's pixels, compressed) is not recognised; a password written
+a character per flush shows its first 7 characters before the run is
+recognised; ipykernel echoes fd-level writes (``os.write(1, ...)``,
+``sys.__stdout__``, child processes) unmasked to the kernel's own terminal
+(the Jupyter server's log), while their iopub copy is masked; what was sent
+before the extension was loaded, or after it is unloaded, is not touched.
+A widget whose masked value comes back from the frontend holds the mask.
 """
 
 from __future__ import annotations
 
 import sys
+import threading
 from typing import Any
 
-from ..core import Redactor
+from ..core._redact import Redactor, mask_spans
+
+# How much of each stream's recent text is kept to find a password written in
+# pieces (one character per flush): longer than any password form.
+_TAIL = 512
 
 
 class Scrubber:
@@ -23,9 +44,15 @@ class Scrubber:
         self.redactor = redactor
         self._original_format: Any = None
         self._streams: list[tuple[Any, Any]] = []
+        self._session: Any = None
+        self._original_send: Any = None
+        self._tails: dict[str, str] = {}
+        self._tails_lock = threading.Lock()
 
     def install(self) -> None:
         self.shell.set_custom_exc((BaseException,), self._handle_exception)
+        if self._wrap_session():
+            return  # every output leaves through the session: one mechanism for all
         formatter = self.shell.display_formatter
         self._original_format = formatter.format
         formatter.format = self._format
@@ -34,19 +61,12 @@ class Scrubber:
         self.shell.events.register("pre_run_cell", self._wrap_streams)
         self._wrap_streams()
 
-    def _wrap_streams(self, *_info: Any) -> None:
-        for stream in (sys.stdout, sys.stderr):
-            original = getattr(stream, "write", None)
-            if original is None or getattr(original, "_alien_nb_scrubbing", False):
-                continue
-            try:
-                stream.write = self._scrubbing_write(original)  # type: ignore[method-assign]
-            except (AttributeError, TypeError):
-                continue  # a stream whose write cannot be replaced is left as it is
-            self._streams.append((stream, original))
-
     def uninstall(self) -> None:
         self.shell.set_custom_exc((), None)
+        if self._session is not None:
+            if getattr(self._session.send, "_alien_nb_scrubbing", False):
+                self._session.send = self._original_send
+            self._session = self._original_send = None
         try:
             self.shell.events.unregister("pre_run_cell", self._wrap_streams)
         except ValueError:
@@ -63,6 +83,91 @@ class Scrubber:
                 pass
         self._streams = []
 
+    # -- the kernel's outgoing messages ---------------------------------------------
+
+    def _wrap_session(self) -> bool:
+        session = getattr(getattr(self.shell, "kernel", None), "session", None)
+        send = getattr(session, "send", None)
+        if session is None or send is None:
+            return False
+        if getattr(send, "_alien_nb_scrubbing", False):
+            self._session = session
+            return True
+        redactor = self.redactor
+
+        def scrubbed_send(
+            stream: Any,
+            msg_or_type: Any,
+            content: Any = None,
+            parent: Any = None,
+            ident: Any = None,
+            buffers: Any = None,
+            track: bool = False,
+            header: Any = None,
+            metadata: Any = None,
+        ) -> Any:
+            if len(redactor):
+                if isinstance(msg_or_type, dict):  # a message built by the caller (streams, displays)
+                    built = dict(msg_or_type)
+                    head = built.get("header")
+                    kind = built.get("msg_type") or (head.get("msg_type") if isinstance(head, dict) else None)
+                    if "content" in built:
+                        built["content"] = self._content(kind, built["content"])
+                    for key in ("metadata", "buffers"):
+                        if key in built:
+                            built[key] = redactor.clean(built[key])
+                    msg_or_type = built
+                else:
+                    content = self._content(msg_or_type, content)
+                metadata = redactor.clean(metadata)
+                if buffers:
+                    buffers = [redactor.clean(buf) for buf in buffers]
+            return send(stream, msg_or_type, content, parent, ident, buffers, track, header, metadata)
+
+        scrubbed_send._alien_nb_scrubbing = True  # type: ignore[attr-defined]
+        session.send = scrubbed_send
+        self._session, self._original_send = session, send
+        return True
+
+    def _content(self, kind: Any, content: Any) -> Any:
+        if kind == "stream" and isinstance(content, dict):
+            return self._stream_content(content)
+        return self.redactor.clean(content)
+
+    def _stream_content(self, content: dict[str, Any]) -> dict[str, Any]:
+        """Mask what, with the text sent before on the same stream, forms a secret.
+
+        A frontend shows consecutive stream messages as one text (and saves it
+        so), so a password flushed a few characters at a time is a password.
+        What was sent before cannot be recalled: at most `PARTIAL_RUN` - 1
+        characters of it go out before the run is recognised.
+        """
+        text, name = content.get("text"), str(content.get("name"))
+        if not isinstance(text, str) or not text:
+            return self.redactor.clean(content)
+        others = self.redactor.clean({k: v for k, v in content.items() if k != "text"})
+        with self._tails_lock:
+            tail = self._tails.get(name, "")
+            self._tails[name] = (tail + text)[-_TAIL:]
+        offset = len(tail)
+        spans = [(max(start - offset, 0), end - offset) for start, end in self.redactor.spans(tail + text)
+                 if end > offset]  # fmt: skip
+        # One scan of tail + text finds the secrets inside the text too.
+        return {**others, "text": mask_spans(text, spans)}
+
+    # -- terminal IPython: no session ---------------------------------------------
+
+    def _wrap_streams(self, *_info: Any) -> None:
+        for stream in (sys.stdout, sys.stderr):
+            original = getattr(stream, "write", None)
+            if original is None or getattr(original, "_alien_nb_scrubbing", False):
+                continue
+            try:
+                stream.write = self._scrubbing_write(original)  # type: ignore[method-assign]
+            except (AttributeError, TypeError):
+                continue  # a stream whose write cannot be replaced is left as it is
+            self._streams.append((stream, original))
+
     def _scrubbing_write(self, write: Any) -> Any:
         redact = self.redactor.redact
 
@@ -73,6 +178,14 @@ class Scrubber:
 
         scrubbed_write._alien_nb_scrubbing = True  # type: ignore[attr-defined]
         return scrubbed_write
+
+    def _format(
+        self, obj: Any, include: Any = None, exclude: Any = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        data, metadata = self._original_format(obj, include=include, exclude=exclude)
+        if len(self.redactor):
+            data = self.redactor.clean(data)
+        return data, metadata
 
     # -- tracebacks ---------------------------------------------------------
 
@@ -93,34 +206,21 @@ class Scrubber:
         return clean
 
     def _scrub_exception(self, value: BaseException) -> None:
-        # ipykernel puts str(error) into the execute reply; mask it at the source.
+        # ipykernel puts str(error) into the execute reply, and the error stays in
+        # sys.last_value / `_`: mask it at the source, notes included.
         seen: set[int] = set()
-        current: BaseException | None = value
-        while current is not None and id(current) not in seen:
+        pending: list[BaseException] = [value]
+        while pending:
+            current = pending.pop()
+            if id(current) in seen:
+                continue
             seen.add(id(current))
             try:
-                current.args = tuple(
-                    self.redactor.redact(a) if isinstance(a, str) else a for a in current.args
-                )
+                current.args = tuple(self.redactor.clean(a) for a in current.args)
+                notes = getattr(current, "__notes__", None)
+                if isinstance(notes, list):
+                    current.__notes__ = self.redactor.clean(notes)  # type: ignore[attr-defined]
             except (AttributeError, TypeError):
                 pass
-            current = current.__cause__ or current.__context__
-
-    # -- rich output ----------------------------------------------------------
-
-    def _format(
-        self, obj: Any, include: Any = None, exclude: Any = None
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
-        data, metadata = self._original_format(obj, include=include, exclude=exclude)
-        if len(self.redactor):
-            data = {mime: self._clean(value) for mime, value in data.items()}
-        return data, metadata
-
-    def _clean(self, value: Any) -> Any:
-        if isinstance(value, str):
-            return self.redactor.redact(value)
-        if isinstance(value, dict):
-            return {k: self._clean(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self._clean(v) for v in value]
-        return value
+            linked = [current.__cause__, current.__context__, *getattr(current, "exceptions", ())]
+            pending += [e for e in linked if isinstance(e, BaseException)]

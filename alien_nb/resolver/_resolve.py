@@ -18,6 +18,7 @@ from ..core import (
     parse_binding,
 )
 from ..core._cloud import CloudSettings
+from ..core._redact import remember_secret
 from ._connection import PostgresConnection, connection_for
 from ._roots import provider_roots_pem
 from ._secrets import AwsSecrets, AzureSecrets, GcpSecrets
@@ -46,6 +47,7 @@ class Resolver:
         """Resolve ``binding`` (object, JSON text or mapping) to connection details."""
         binding = parse_binding(binding, name=name)
         password, roots = self._password_and_roots(binding)
+        remember_secret(password)
         return connection_for(
             binding, password, ca_roots=roots, dial=self.settings.dial_target(binding.dial_host)
         )

@@ -25,6 +25,7 @@ from ..core import (
 from ..core._cloud import CloudSettings, CloudSettingsInvalid, is_loopback_url
 from ..core._crc32c import crc32c
 from ..core._logguard import guard_logs
+from ..core._redact import remember_secret
 
 
 def _text_password(locator: str, data: bytes | str | None) -> SecretStr:
@@ -37,6 +38,7 @@ def _text_password(locator: str, data: bytes | str | None) -> SecretStr:
             raise SecretValueInvalid(locator, "the value is not UTF-8 text") from None
     if not data:
         raise SecretValueInvalid(locator, "the value is empty")
+    remember_secret(data)  # known to the notebook scrubber from the moment it is read
     return SecretStr(data)
 
 

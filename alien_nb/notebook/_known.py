@@ -1,0 +1,116 @@
+"""Teach a fresh process the passwords it may have to find: local metadata, cloud bindings.
+
+The scrubber and the audit only know passwords this process has handled
+(`known_redactor`). A kernel that never started a database, or the
+``alien-nb audit`` command, reads them here: every local database's 0600
+``metadata.json`` under ``$ALIEN_NB_HOME``, and (on request, since it calls the
+secret stores) the cloud bindings in ``ALIEN_*_BINDING`` variables.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+from ..core._redact import remember_secret
+
+_BINDING_VAR = re.compile(r"ALIEN_\w+_BINDING")
+# metadata.json holds a handful of short fields; anything bigger is not ours.
+_MAX_METADATA = 1 << 20
+
+
+def _home(home: str | Path | None) -> Path:
+    # alien_nb.local._layout.default_home, without importing the manager package
+    # (psycopg, pydantic) at %load_ext.
+    if home is not None:
+        return Path(home).expanduser()
+    env = os.environ.get("ALIEN_NB_HOME")
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("alien-nb", appauthor=False))
+
+
+def remember_local_passwords(home: str | Path | None = None) -> list[str]:
+    """Register the password of every local database under ``home``.
+
+    Never raises: a database whose metadata cannot be read is skipped, and
+    the returned notes (one per skipped database, no secrets) say why.
+    """
+    try:
+        folder = _home(home) / "postgres"
+        entries = sorted(folder.iterdir())
+    except FileNotFoundError:
+        return []
+    except (OSError, RuntimeError) as exc:
+        return [f"cannot list the local databases: {type(exc).__name__}"]
+    notes = []
+    for entry in entries:
+        note = _remember_one(entry / "metadata.json")
+        if note:
+            notes.append(f"{entry.name}: {note}")
+    return notes
+
+
+def _remember_one(path: Path) -> str | None:
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(_MAX_METADATA + 1)
+    except FileNotFoundError:
+        return None  # a folder that is not (or no longer) a database
+    except OSError as exc:
+        return f"metadata.json not readable ({exc.strerror or type(exc).__name__}); its password is unknown"
+    if len(raw) > _MAX_METADATA:
+        return "metadata.json is too large to be alien_nb's; skipped"
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
+        return "metadata.json is not valid JSON; its password is unknown"
+    password = data.get("password") if isinstance(data, dict) else None
+    if not isinstance(password, str) or not password:
+        return "metadata.json holds no password"
+    remember_secret(password)
+    return None
+
+
+def remember_env_passwords(environ: Mapping[str, str] | None = None) -> None:
+    """Register the inline passwords of the ``ALIEN_*_BINDING`` variables (``%env`` prints them).
+
+    A plain JSON read, no validation and no network: cheap enough for ``%load_ext``.
+    """
+    environ = os.environ if environ is None else environ
+    for variable in [v for v in environ if _BINDING_VAR.fullmatch(v)]:
+        try:
+            data = json.loads(environ[variable])
+        except (ValueError, RecursionError):
+            continue  # not a binding: attaching to it will say so
+        password = data.get("password") if isinstance(data, dict) else None
+        if isinstance(password, str):
+            remember_secret(password)
+
+
+def remember_cloud_passwords(environ: Mapping[str, str] | None = None) -> list[str]:
+    """Resolve every ``ALIEN_*_BINDING`` in ``environ`` and register its password.
+
+    Inline passwords are registered as the binding is parsed; cloud ones are
+    read from their secret store. Never raises; notes say what failed.
+    """
+    from ..core import parse_binding
+    from ..resolver import default_settings, resolver_for
+
+    environ = os.environ if environ is None else environ
+    notes = []
+    resolver = None
+    for variable in sorted(v for v in environ if _BINDING_VAR.fullmatch(v)):
+        try:
+            binding = parse_binding(environ[variable], variable=variable)
+            if binding.inline_password is None:
+                resolver = resolver or resolver_for(default_settings(environ))
+                resolver.resolve(binding)
+        except Exception as exc:  # one unreadable binding must not hide the others
+            notes.append(f"{variable}: {type(exc).__name__}; its password is unknown")
+    return notes
