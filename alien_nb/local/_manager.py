@@ -334,7 +334,7 @@ class LocalPostgresManager:
                 path.unlink(missing_ok=True)
 
     def _remove_stale_pid_file(self, paths: DatabasePaths) -> None:
-        """Drop a postmaster.pid whose pid lives on but is not this database's server.
+        """Drop a postmaster.pid (and socket lock) whose pid lives on but is not this database's server.
 
         Postgres refuses to start while the pid in the file is alive, whoever
         it is: a zombie nobody reaps (a container without an init), or, after
@@ -343,12 +343,17 @@ class LocalPostgresManager:
         database lock and `is_our_postmaster` said no, so no server of this
         data directory can be starting. Dead pids Postgres handles itself.
         """
-        info = read_postmaster_pid(paths.data)
-        if info is None or not (is_zombie(info.pid) or process_alive(info.pid)):
+        if self._live_postmaster(paths) is not None:
             return
-        if self._live_postmaster(paths) is None:
+        info = read_postmaster_pid(paths.data)
+        if info is not None and (is_zombie(info.pid) or process_alive(info.pid)):
             logger.info("removing stale postmaster.pid of pid %s in %s", info.pid, paths.data)
             (paths.data / "postmaster.pid").unlink(missing_ok=True)
+        # The socket's lock file names the same dead server's pid, and Postgres
+        # checks it the same way. The folder is this database's alone.
+        if paths.socket_dir.is_dir() and not paths.socket_dir.is_symlink():
+            for lock in paths.socket_dir.glob(".s.PGSQL.*.lock"):
+                lock.unlink(missing_ok=True)
 
     def _load_or_create_metadata(self, paths: DatabasePaths, version: str | None) -> Metadata:
         if paths.metadata.exists() or _has_cluster_files(paths.data):
