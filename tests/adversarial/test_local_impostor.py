@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -29,9 +30,21 @@ from alien_nb.local._monitor import ServerMonitor
 from alien_nb.local._ports import port_is_free
 from alien_nb.local._postmaster import read_postmaster_pid
 from tests.adversarial.impostor import Impostor
-from tests.local.conftest import Notices, home, notices, stop_everything  # noqa: F401
+from tests.local.conftest import Notices, stop_everything
 
 AUTHS = ["cleartext", "md5"]
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Iterator[Path]:
+    path = tmp_path / "alien-home"
+    yield path
+    stop_everything(path)
+
+
+@pytest.fixture
+def notices() -> Notices:
+    return Notices()
 
 
 def _password(manager: LocalPostgresManager, name: str) -> str:
@@ -40,10 +53,9 @@ def _password(manager: LocalPostgresManager, name: str) -> str:
 
 def test_the_impostor_helper_catches_a_client_that_leaks() -> None:
     """Control: a client without require_auth hands the impostor the password, and the helper sees it."""
-    with Impostor(auth="cleartext") as fake:
-        with pytest.raises(psycopg.OperationalError):
-            psycopg.connect(host="127.0.0.1", port=fake.port, user="postgres", password="Leaky-Secret-42",
-                            dbname="x", sslmode="disable", connect_timeout=5)  # fmt: skip
+    with Impostor(auth="cleartext") as fake, pytest.raises(psycopg.OperationalError):
+        psycopg.connect(host="127.0.0.1", port=fake.port, user="postgres", password="Leaky-Secret-42",
+                        dbname="x", sslmode="disable", connect_timeout=5)  # fmt: skip
     assert fake.password_messages and b"Leaky-Secret-42" in fake.password_messages[0]
     with pytest.raises(AssertionError):
         fake.assert_never_saw("Leaky-Secret-42")
@@ -87,10 +99,10 @@ def test_monitor_restart_while_an_impostor_holds_the_port(home: Path, notices: N
     manager.stop("crash-db")
 
 
-def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _cli(where: Path, *args: str) -> subprocess.CompletedProcess[str]:
     exe = shutil.which("alien-nb", path=os.path.dirname(sys.executable)) or "alien-nb"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "ALIEN_"))}
-    done = subprocess.run([exe, "--home", str(home), *args], capture_output=True, text=True, env=env,
+    done = subprocess.run([exe, "--home", str(where), *args], capture_output=True, text=True, env=env,
                           stdin=subprocess.DEVNULL, timeout=120)  # fmt: skip
     assert done.returncode == 0, done.stderr
     return done

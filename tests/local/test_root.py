@@ -128,7 +128,7 @@ def test_eight_first_starts_create_one_account(home: Path, fresh_account: str) -
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-        )  # fmt: skip
+        )
         for _ in range(8)
     ]
     results = []
