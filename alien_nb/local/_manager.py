@@ -20,6 +20,7 @@ half-ready for the monitor to restart in a loop.
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import shutil
@@ -939,7 +940,18 @@ def _connect(paths: DatabasePaths, metadata: Metadata, dbname: str, *, timeout: 
 
 
 def _open_log(path: Path) -> BinaryIO:
-    return os.fdopen(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600), "ab")
+    """server.log, for appending; never through a symlink someone planted in its place."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    except OSError as exc:
+        if exc.errno != errno.ELOOP:
+            raise
+        raise DataDirInvalid(
+            path, "it is a symbolic link", hint="Remove it; alien_nb writes the server log there itself."
+        ) from None
+    if stat.S_IMODE(os.fstat(fd).st_mode) & 0o077:
+        os.fchmod(fd, 0o600)  # the log names users and queries; it is nobody else's to read
+    return os.fdopen(fd, "ab")
 
 
 def _log_size(path: Path) -> int:
