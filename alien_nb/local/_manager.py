@@ -73,6 +73,7 @@ from ._postmaster import (
     process_start_ticks,
     read_postmaster_pid,
 )
+from ._probe import ProbeResult, probe_login
 from ._scram import scram_verifier
 from ._settings import render_conf, server_settings
 from ._state import DesiredState, read_state, write_state
@@ -641,25 +642,38 @@ class LocalPostgresManager:
 
     def _bootstrap(self, paths: DatabasePaths, metadata: Metadata, install: Installation) -> None:
         """Create the database and the vector extension, if missing."""
-        with self._translated(paths, "could not be prepared"):
+        with self._translated(paths, metadata, "could not be prepared"):
             self._create_database_and_extension(paths, metadata, install)
 
     def _verify_credentials(self, paths: DatabasePaths, metadata: Metadata) -> None:
         """One SCRAM login with the recorded credentials: start never returns a server nothing can use."""
-        with (
-            self._translated(paths, "does not accept connections"),
-            _connect(paths, metadata, metadata.database) as conn,
-        ):
-            conn.execute("SELECT 1")
+        result = self._login(paths, metadata, metadata.database)
+        if result.rejected:
+            raise CredentialsRejected(paths.name, paths.data, paths.metadata, stopped=False)
+        if not result.ok:
+            reason = f"a test login failed ({result.sqlstate or result.problem})"
+            raise StartFailed(
+                paths.data, None, reason,
+                hint=f"The server runs but does not accept connections; see `alien-nb logs {paths.name}`.",
+            )  # fmt: skip
+
+    def _login(self, paths: DatabasePaths, metadata: Metadata, database: str) -> ProbeResult:
+        port = metadata.port
+        socket_file = paths.socket_file(port) if connect_host(paths, port) != HOST else None
+        return probe_login(
+            socket_file=socket_file, port=port, user=metadata.username, password=metadata.password,
+            database=database,
+        )  # fmt: skip
 
     @contextlib.contextmanager
-    def _translated(self, paths: DatabasePaths, what: str) -> Iterator[None]:
+    def _translated(self, paths: DatabasePaths, metadata: Metadata, what: str) -> Iterator[None]:
         import psycopg
 
         try:
             yield
         except psycopg.Error as exc:
-            if exc.sqlstate in ("28P01", "28000"):  # invalid_password, invalid_authorization_specification
+            # libpq gives a failed login no SQLSTATE: ask the server once more, by hand.
+            if exc.sqlstate is None and self._login(paths, metadata, "postgres").rejected:
                 raise CredentialsRejected(paths.name, paths.data, paths.metadata, stopped=False) from None
             # The driver's error object holds the connection parameters; keep
             # only its message, and no frames that could show the password.
@@ -670,14 +684,9 @@ class LocalPostgresManager:
             ) from None  # fmt: skip
 
     def _probe(self, paths: DatabasePaths, metadata: Metadata) -> str:
-        """A quick SCRAM login over the Unix socket: "ok", "rejected" or "unreachable"."""
-        import psycopg
-
-        try:
-            with _connect(paths, metadata, metadata.database, timeout=3):
-                return "ok"
-        except psycopg.Error as exc:
-            return "rejected" if exc.sqlstate in ("28P01", "28000") else "unreachable"
+        """A quick SCRAM login (Unix socket when there is one): "ok", "rejected" or "unreachable"."""
+        result = self._login(paths, metadata, metadata.database)
+        return "ok" if result.ok else "rejected" if result.rejected else "unreachable"
 
     def _create_database_and_extension(
         self, paths: DatabasePaths, metadata: Metadata, install: Installation

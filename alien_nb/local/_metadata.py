@@ -84,12 +84,13 @@ def _read_private(path: Path, on_loose_mode: Callable[[int], None] | None) -> by
         if exc.errno == errno.EISDIR:
             raise MetadataProblem("is a folder, not a file") from None
         raise
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        raise MetadataProblem(
+            "is a folder, not a file" if stat.S_ISDIR(st.st_mode) else "is not a regular file"
+        )
     with os.fdopen(fd, "rb") as f:
-        st = os.fstat(f.fileno())
-        if stat.S_ISDIR(st.st_mode):
-            raise MetadataProblem("is a folder, not a file")
-        if not stat.S_ISREG(st.st_mode):
-            raise MetadataProblem("is not a regular file")
         if st.st_uid != os.geteuid():
             raise MetadataProblem(
                 f"is owned by uid {st.st_uid}, not by this user (uid {os.geteuid()}); refused, "

@@ -145,3 +145,17 @@ def test_over_tcp_the_manager_refuses_anything_but_scram(tmp_path: Path, auth: s
         assert metadata.password.get_secret_value() not in str(info.value)
     finally:
         stop_everything(deep)
+
+
+@pytest.mark.parametrize("auth", [*AUTHS, "trust"])
+def test_the_status_probe_gives_an_impostor_nothing(auth: str) -> None:
+    from pydantic import SecretStr
+
+    from alien_nb.local._probe import probe_login
+
+    secret = "Probe-Secret-Password-123"
+    with Impostor(auth=auth) as fake:
+        result = probe_login(socket_file=None, port=fake.port, user="postgres", password=SecretStr(secret),
+                             database="x")  # fmt: skip
+    assert not result.ok and not result.rejected and "nothing was sent" in (result.problem or "")
+    fake.assert_never_saw(secret)
