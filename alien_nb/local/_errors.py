@@ -124,7 +124,8 @@ class ServerAccountError(LocalServerError):
         super().__init__(
             f"Postgres refuses to run as root, and the account {account!r} cannot be used: {reason}.",
             hint="Create an unprivileged account (e.g. `useradd --system alien-nb`) and set "
-            "ALIEN_NB_SERVER_USER to its name, or run the notebook as a normal user.",
+            "ALIEN_NB_SERVER_USER to its name, or run the notebook as a normal user. alien_nb creates "
+            "a missing account itself only if it is named alien-nb or alien-nb-<something>.",
         )
 
 

@@ -119,7 +119,14 @@ class LocalPostgresManager:
 
     Servers outlive the process that started them; `stop` ends them. As
     root, servers run under an unprivileged account (``server_user``,
-    ``$ALIEN_NB_SERVER_USER``, or ``alien-nb``, created if missing).
+    ``$ALIEN_NB_SERVER_USER``, or ``alien-nb``). A missing ``alien-nb`` or
+    ``alien-nb-<anything>`` account is created (once, across processes);
+    any other name must exist already.
+
+    The manager's own connections (bootstrap, the credential check at every
+    start, the status probe) accept only SCRAM and go through the server's
+    private Unix socket when there is one, so no impostor on the loopback
+    port can learn the password.
     ``notify`` receives one-line notices (account created, port changed,
     server restarted); by default they go to stderr.
     """
@@ -279,11 +286,13 @@ class LocalPostgresManager:
                 self._bootstrap(paths, metadata, install)
             else:
                 self._verify_credentials(paths, metadata)
-        except LocalServerError as exc:
+        except BaseException as exc:
             if not launched:
                 raise  # someone else's server: leave it as it is
             self._stop_locked(paths)
             self._set_desired(paths, "stopped")
+            if not isinstance(exc, LocalServerError):
+                raise  # Ctrl-C, or a bug: still nothing left running behind a "stopped"
             if isinstance(exc, CredentialsRejected):
                 raise CredentialsRejected(paths.name, paths.data, paths.metadata, stopped=True) from None
             raise StartFailed(
@@ -552,6 +561,12 @@ class LocalPostgresManager:
                 self._wait_ready(paths, process, log_start)
                 return metadata, state
             except StartFailed as exc:
+                if process.poll() is None:
+                    # Still starting (a long crash recovery): the state says so, and the
+                    # monitor or the next start adopts it, rather than a server running
+                    # behind a "stopped".
+                    write_state(paths.state, replace(state, desired="running"))
+                    raise
                 if attempt < 2 and any(marker in exc.log_tail for marker in _PORT_IN_USE):
                     continue  # lost a race for the port; pick again
                 raise
