@@ -240,7 +240,9 @@ class LocalPostgresManager:
         if not root.is_dir():
             return []
         names = sorted(
-            p.name for p in root.iterdir() if (p / "metadata.json").exists() or (p / "data").exists()
+            p.name
+            for p in root.iterdir()
+            if _valid_name(p.name) and ((p / "metadata.json").exists() or (p / "data").exists())
         )
         return [self.status(name) for name in names]
 
@@ -420,6 +422,11 @@ class LocalPostgresManager:
         info = read_postmaster_pid(paths.data)
         if info is None:
             return None
+        state = read_state(paths.state)
+        if state.server_pid == info.pid and self._recorded_server(paths, state) is not None:
+            # The very process alien_nb launched (pid and boot-relative start time):
+            # proof that no wall-clock step since then can blur.
+            return info if is_postgres_process(info.pid, paths.data) else None
         socket_file = paths.socket_file(info.port) if info.port and paths.socket_fits(info.port) else None
         return info if is_our_postmaster(info, paths.data, socket_file) else None
 
@@ -871,6 +878,15 @@ def _check_ours(folder: Path, home: Path) -> None:
         raise HomeInvalid(
             home, f"{folder} can be written by other users (mode {stat.S_IMODE(st.st_mode):04o})"
         )
+
+
+def _valid_name(name: str) -> bool:
+    """A folder under ``postgres/`` alien_nb could have made (others are not listed)."""
+    try:
+        _check_name(name, None)
+    except InvalidResource:
+        return False
+    return True
 
 
 def _check_name(id: str, version: str | None) -> None:

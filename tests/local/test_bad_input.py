@@ -173,3 +173,25 @@ def test_metadata_owned_by_someone_else_is_refused(manager: LocalPostgresManager
 def test_every_error_here_is_an_alien_error() -> None:
     for cls in (CredentialsRejected, HomeInvalid, MetadataInvalid):
         assert issubclass(cls, AlienError) and cls.__module__ == "alien_nb"
+
+
+def test_a_launch_that_times_out_is_not_left_behind_a_stopped_state(home: Path) -> None:
+    """The server is still starting when start gives up: the state says running, the next start adopts it."""
+    impatient = LocalPostgresManager(home, notify=lambda _m: None, monitor=False, start_timeout=0.001)
+    with pytest.raises(StartFailed, match="did not become ready in time"):
+        impatient.start("slow-db")
+    paths = impatient.paths("slow-db")
+    assert read_state(paths.state).desired == "running"  # so the monitor would adopt it
+    manager = LocalPostgresManager(home, notify=lambda _m: None, monitor=False)
+    binding = manager.start("slow-db")  # waits for the same server, then bootstraps it
+    with psycopg.connect(connection_string(binding).get_secret_value()) as conn:
+        assert conn.execute("SELECT extname FROM pg_extension WHERE extname = 'vector'").fetchone()
+    manager.stop("slow-db")
+
+
+def test_list_skips_folders_alien_nb_did_not_make(manager: LocalPostgresManager) -> None:
+    manager.start("real-db")
+    (manager.home / "postgres" / "template0" / "data").mkdir(parents=True)
+    (manager.home / "postgres" / "has space" / "data").mkdir(parents=True)
+    assert [s.name for s in manager.list()] == ["real-db"]
+    manager.stop("real-db")

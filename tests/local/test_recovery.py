@@ -185,3 +185,24 @@ def test_stale_pid_check_runs_in_a_fresh_process(home: Path) -> None:
         done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr
     manager.stop("fresh-db")
+
+
+def test_a_wall_clock_step_does_not_disown_a_live_server(manager: LocalPostgresManager) -> None:
+    """postmaster.pid's start time is wall-clock: after an NTP step it no longer matches /proc.
+
+    The server alien_nb launched is still known by pid and boot-relative start
+    time, so it is attached to, never taken for stale (a second postmaster on
+    the same data would corrupt it).
+    """
+    manager.start("clock-db")
+    data = manager.paths("clock-db").data
+    info = read_postmaster_pid(data)
+    assert info is not None and info.start_time is not None
+    lines = (data / "postmaster.pid").read_text().split("\n")
+    lines[2] = str(info.start_time - 3600)
+    (data / "postmaster.pid").write_text("\n".join(lines))
+    assert manager.status("clock-db").pid == info.pid
+    manager.start("clock-db")
+    after = read_postmaster_pid(data)
+    assert after is not None and after.pid == info.pid
+    manager.stop("clock-db")
