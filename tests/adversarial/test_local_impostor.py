@@ -159,3 +159,38 @@ def test_the_status_probe_gives_an_impostor_nothing(auth: str) -> None:
                              database="x")  # fmt: skip
     assert not result.ok and not result.rejected and "nothing was sent" in (result.problem or "")
     fake.assert_never_saw(secret)
+
+
+RACER = """
+import json, sys
+from alien_nb.local import LocalPostgresManager
+from alien_nb.local._postmaster import read_postmaster_pid
+manager = LocalPostgresManager(sys.argv[1], notify=lambda _m: None, monitor=False)
+print("ready", flush=True)
+sys.stdin.readline()
+binding = manager.start("race-db")
+print(json.dumps({"port": binding.port, "pid": read_postmaster_pid(manager.paths("race-db").data).pid}))
+"""
+
+
+def test_eight_racing_starts_while_an_impostor_holds_the_port(home: Path) -> None:
+    manager = LocalPostgresManager(home, notify=lambda _m: None, monitor=False)
+    old = manager.start("race-db").port
+    manager.stop("race-db")
+    pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+    with Impostor(old, auth="cleartext") as fake:
+        procs = [subprocess.Popen([sys.executable, "-c", RACER, str(home)], **pipes) for _ in range(8)]  # type: ignore[call-overload]
+        for proc in procs:
+            assert proc.stdout.readline() == b"ready\n"
+        for proc in procs:
+            proc.stdin.write(b"go\n")
+            proc.stdin.flush()
+        results = []
+        for proc in procs:
+            out, err = proc.communicate(timeout=180)
+            assert proc.returncode == 0, err.decode()[-2000:]
+            results.append(json.loads(out))
+    assert len({(r["port"], r["pid"]) for r in results}) == 1 and results[0]["port"] != old
+    fake.assert_never_saw(_password(manager, "race-db"))
+    assert fake.connections == 0
+    manager.stop("race-db")
