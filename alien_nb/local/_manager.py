@@ -20,12 +20,10 @@ half-ready for the monitor to restart in a loop.
 from __future__ import annotations
 
 import contextlib
-import errno
 import logging
 import os
 import shutil
 import signal
-import stat
 import subprocess
 import sys
 import threading
@@ -33,7 +31,6 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import BinaryIO
 
 from ..core import InvalidResource, InvalidResourceUpdate, LocalPostgresBinding, Postgres
 from ..core._environ import WorkerEnv
@@ -48,6 +45,16 @@ from ._errors import (
     MetadataInvalid,
     StartFailed,
     StopFailed,
+)
+from ._files import (
+    append_no_follow,
+    check_ours,
+    has_cluster_files,
+    log_size,
+    log_tail,
+    open_log,
+    processes_in,
+    write_private,
 )
 from ._installations import Installation, find_installation
 from ._layout import DatabasePaths, default_home, dir_size
@@ -75,6 +82,7 @@ from ._postmaster import (
 )
 from ._probe import ProbeResult, probe_login
 from ._scram import scram_verifier
+from ._session import connect_host, connect_scram
 from ._settings import render_conf, server_settings
 from ._state import DesiredState, read_state, write_state
 from ._status import LocalStatus
@@ -320,7 +328,7 @@ class LocalPostgresManager:
         for path in root.glob(".pwfile-*"):
             path.unlink(missing_ok=True)
         for path in root.glob(".data-initdb-*"):
-            for pid in _processes_in(path):
+            for pid in processes_in(path):
                 with contextlib.suppress(OSError):
                     os.kill(pid, signal.SIGKILL)
             shutil.rmtree(path, ignore_errors=True)
@@ -369,7 +377,7 @@ class LocalPostgresManager:
                 lock.unlink(missing_ok=True)
 
     def _load_or_create_metadata(self, paths: DatabasePaths, version: str | None) -> Metadata:
-        if paths.metadata.exists() or _has_cluster_files(paths.data):
+        if paths.metadata.exists() or has_cluster_files(paths.data):
             metadata = self._read_metadata(paths)
             if version is not None and version != metadata.version:
                 raise InvalidResourceUpdate(
@@ -457,7 +465,7 @@ class LocalPostgresManager:
                 return True
             if time.monotonic() > deadline:
                 raise StartFailed(
-                    paths.data, None, _log_tail(paths.log, max(_log_size(paths.log) - 4000, 0)),
+                    paths.data, None, log_tail(paths.log, max(log_size(paths.log) - 4000, 0)),
                     hint=f"It is {info.status or 'busy'} (pid {info.pid}); wait, then run start again.",
                 )  # fmt: skip
             time.sleep(0.01)  # starting, or stopping: wait until it settles
@@ -504,7 +512,7 @@ class LocalPostgresManager:
         pwfile = paths.root / f".pwfile-{os.getpid()}-{threading.get_ident()}"
         try:
             try:
-                _write_private(pwfile, scram_verifier(metadata.password))
+                write_private(pwfile, scram_verifier(metadata.password))
                 account.own(pwfile, 0o600)
                 cmd = [str(install.exe("initdb")), "-D", str(staging), "-U", metadata.username,
                        f"--pwfile={pwfile}", "--auth-local=scram-sha-256", "--auth-host=scram-sha-256",
@@ -520,11 +528,11 @@ class LocalPostgresManager:
             finally:
                 pwfile.unlink(missing_ok=True)
             output = (done.stdout + done.stderr).decode("utf-8", "replace")
-            with _open_log(paths.log) as log:
+            with open_log(paths.log) as log:
                 log.write(output.replace(str(staging), str(paths.data)).encode())
             if done.returncode != 0:
                 raise InitFailed(paths.data, output.strip()[-2000:])
-            _append_no_follow(
+            append_no_follow(
                 staging / "postgresql.conf",
                 "\n# alien_nb's settings (rewritten at every start)\ninclude_if_exists = 'alien_nb.conf'\n",
             )
@@ -556,7 +564,7 @@ class LocalPostgresManager:
                 )
             self._write_conf(paths, metadata)
             self._remove_stale_pid_file(paths)
-            log_start = _log_size(paths.log)
+            log_start = log_size(paths.log)
             process = self._spawn(paths, install)
             state = replace(
                 read_state(paths.state),
@@ -625,7 +633,7 @@ class LocalPostgresManager:
 
     def _spawn(self, paths: DatabasePaths, install: Installation) -> subprocess.Popen[bytes]:
         account = self._server_account()
-        log = _open_log(paths.log)  # the child inherits the descriptor
+        log = open_log(paths.log)  # the child inherits the descriptor
         try:
             process: subprocess.Popen[bytes] = subprocess.Popen(
                 [str(install.exe("postgres")), "-D", str(paths.data)],
@@ -649,13 +657,13 @@ class LocalPostgresManager:
         while True:
             code = process.poll()
             if code is not None:
-                tail = _log_tail(paths.log, log_start)
+                tail = log_tail(paths.log, log_start)
                 raise StartFailed(paths.data, code, tail, hint=_start_hint(tail, paths))
             info = read_postmaster_pid(paths.data)
             if info is not None and info.pid == process.pid and info.status == "ready":
                 return
             if time.monotonic() > deadline:
-                tail = _log_tail(paths.log, log_start)
+                tail = log_tail(paths.log, log_start)
                 raise StartFailed(
                     paths.data, None, tail,
                     hint=f"It may still be recovering; run start again, or see `alien-nb logs {paths.name}`.",
@@ -716,7 +724,7 @@ class LocalPostgresManager:
         import psycopg
         from psycopg import sql
 
-        with _connect(paths, metadata, "postgres") as conn:
+        with connect_scram(paths, metadata, "postgres") as conn:
             exists = conn.execute(
                 "SELECT 1 FROM pg_database WHERE datname = %s", (metadata.database,)
             ).fetchone()
@@ -729,7 +737,7 @@ class LocalPostgresManager:
             )
             return
         try:
-            with _connect(paths, metadata, metadata.database) as conn:
+            with connect_scram(paths, metadata, metadata.database) as conn:
                 conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
         except psycopg.errors.UniqueViolation:
             pass  # another session created it at the same moment
@@ -811,12 +819,12 @@ class LocalPostgresManager:
                 if not folder.exists():
                     folder.mkdir(mode=shared_mode, parents=True, exist_ok=True)
                     os.chmod(folder, shared_mode)
-            _check_ours(paths.postgres_dir, paths.home)
+            check_ours(paths.postgres_dir, paths.home)
             make_traversable(paths.postgres_dir, account, self._notify)
             paths.lock.parent.mkdir(mode=0o700, exist_ok=True)
-            _check_ours(paths.lock.parent, paths.home)
+            check_ours(paths.lock.parent, paths.home)
             if paths.root.exists():
-                _check_ours(paths.root, paths.home)
+                check_ours(paths.root, paths.home)
         except OSError as exc:
             raise HomeInvalid(paths.home, f"{exc.strerror or exc} ({exc.filename or paths.home})") from None
 
@@ -824,7 +832,7 @@ class LocalPostgresManager:
         """0700; as root 0710 with the server account's group, which must pass through to data/."""
         account = self._server_account()
         folder.mkdir(mode=0o700, exist_ok=True)
-        _check_ours(folder, self.home)
+        check_ours(folder, self.home)
         if account.is_current_user:
             os.chmod(folder, 0o700)
         else:
@@ -865,21 +873,6 @@ class LocalPostgresManager:
         return True
 
 
-def _check_ours(folder: Path, home: Path) -> None:
-    """Refuse a folder another account could have planted or can change: its files would hold the password."""
-    st = os.lstat(folder)
-    if stat.S_ISLNK(st.st_mode):
-        raise HomeInvalid(home, f"{folder} is a symbolic link (refused: it could point anywhere)")
-    if not stat.S_ISDIR(st.st_mode):
-        raise HomeInvalid(home, f"{folder} is not a folder")
-    if st.st_uid != os.geteuid():
-        raise HomeInvalid(home, f"{folder} belongs to uid {st.st_uid}, not to this user (uid {os.geteuid()})")
-    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        raise HomeInvalid(
-            home, f"{folder} can be written by other users (mode {stat.S_IMODE(st.st_mode):04o})"
-        )
-
-
 def _valid_name(name: str) -> bool:
     """A folder under ``postgres/`` alien_nb could have made (others are not listed)."""
     try:
@@ -908,33 +901,6 @@ def _check_name(id: str, version: str | None) -> None:
         ) from None
 
 
-def _processes_in(folder: Path) -> list[int]:
-    """Pids whose working directory is ``folder`` (Linux; an initdb a killed start left running)."""
-    found = []
-    for proc in Path("/proc").iterdir() if sys.platform.startswith("linux") else ():
-        if proc.name.isdigit():
-            with contextlib.suppress(OSError):
-                if Path(os.readlink(proc / "cwd")) == folder:
-                    found.append(int(proc.name))
-    return found
-
-
-def _append_no_follow(path: Path, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW)
-    with os.fdopen(fd, "a", encoding="utf-8") as f:
-        f.write(text)
-
-
-def _has_cluster_files(data: Path) -> bool:
-    return data.is_dir() and any(data.iterdir())
-
-
-def _write_private(path: Path, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-
-
 def _locale_args(major: str) -> list[str]:
     if int(major) >= 17:
         return ["--locale-provider=builtin", "--builtin-locale=C.UTF-8"]
@@ -947,68 +913,6 @@ def _server_env() -> dict[str, str]:
     if "TZ" in os.environ:
         env["TZ"] = os.environ["TZ"]
     return env
-
-
-def connect_host(paths: DatabasePaths, port: int) -> str:
-    """Where to reach the server: its private Unix socket folder when the socket is there, else loopback."""
-    if paths.socket_fits(port) and paths.socket_file(port).exists():
-        return str(paths.socket_dir)
-    return HOST
-
-
-def _connect(paths: DatabasePaths, metadata: Metadata, dbname: str, *, timeout: int = 10):  # type: ignore[no-untyped-def]
-    """The manager's own connections: SCRAM only, through the Unix socket when there is one.
-
-    ``require_auth`` makes libpq hang up on a server that asks for anything
-    but SCRAM (cleartext, MD5, none), so even an impostor on the loopback
-    port learns nothing of the password; SCRAM itself never sends it.
-    """
-    import psycopg
-
-    return psycopg.connect(
-        host=connect_host(paths, metadata.port),
-        port=metadata.port,
-        user=metadata.username,
-        password=metadata.password.get_secret_value(),
-        dbname=dbname,
-        autocommit=True,
-        connect_timeout=timeout,
-        require_auth="scram-sha-256",
-        sslmode="disable",  # loopback or socket only; the server has no certificate
-        gssencmode="disable",
-    )
-
-
-def _open_log(path: Path) -> BinaryIO:
-    """server.log, for appending; never through a symlink someone planted in its place."""
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-    except OSError as exc:
-        if exc.errno != errno.ELOOP:
-            raise
-        raise DataDirInvalid(
-            path, "it is a symbolic link", hint="Remove it; alien_nb writes the server log there itself."
-        ) from None
-    if stat.S_IMODE(os.fstat(fd).st_mode) & 0o077:
-        os.fchmod(fd, 0o600)  # the log names users and queries; it is nobody else's to read
-    return os.fdopen(fd, "ab")
-
-
-def _log_size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
-
-
-def _log_tail(path: Path, start: int, lines: int = 15) -> str:
-    try:
-        with open(path, "rb") as f:
-            f.seek(start)
-            text = f.read().decode("utf-8", "replace")
-    except OSError:
-        return ""
-    return "\n".join(text.strip().splitlines()[-lines:])
 
 
 def _start_hint(tail: str, paths: DatabasePaths) -> str:

@@ -24,11 +24,11 @@ import psycopg
 import pytest
 
 from alien_nb.local import LocalPostgresManager
-from alien_nb.local._manager import _connect
 from alien_nb.local._metadata import read_metadata
 from alien_nb.local._monitor import ServerMonitor
 from alien_nb.local._ports import port_is_free
 from alien_nb.local._postmaster import read_postmaster_pid
+from alien_nb.local._session import connect_scram
 from tests.adversarial.impostor import Impostor
 from tests.local.conftest import Notices, stop_everything
 
@@ -139,7 +139,7 @@ def test_over_tcp_the_manager_refuses_anything_but_scram(tmp_path: Path, auth: s
         metadata = read_metadata(paths.metadata)
         with Impostor(binding.port, auth=auth) as fake:
             with pytest.raises(psycopg.OperationalError) as info:
-                _connect(paths, metadata, "postgres", timeout=5)
+                connect_scram(paths, metadata, "postgres", timeout=5)
             assert fake.connections >= 1  # it did reach the impostor, and hung up on it
         fake.assert_never_saw(metadata.password.get_secret_value())
         assert metadata.password.get_secret_value() not in str(info.value)
