@@ -1,8 +1,10 @@
 """The embedded-Postgres manager: server processes, data directories, metadata and locks."""
 
 from ._errors import (
+    CredentialsRejected,
     DatabaseNotFound,
     DataDirInvalid,
+    HomeInvalid,
     InitFailed,
     LocalServerError,
     LockTimeout,
@@ -19,9 +21,11 @@ from ._settings import server_settings, tuned_settings
 from ._status import LocalStatus
 
 __all__ = [
+    "CredentialsRejected",
     "DataDirInvalid",
     "DatabaseNotFound",
     "DatabasePaths",
+    "HomeInvalid",
     "InitFailed",
     "Installation",
     "LocalPostgresManager",

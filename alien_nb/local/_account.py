@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import grp
 import os
 import pwd
@@ -15,6 +16,19 @@ from pathlib import Path
 from ._errors import ServerAccountError
 
 DEFAULT_SERVER_ACCOUNT = "alien-nb"
+
+#: Serialises account creation across processes (useradd itself races: of 8
+#: notebooks opened together most failed). /run is root's own, unlike /run/lock.
+ACCOUNT_LOCK = Path("/run/alien-nb-account.lock")
+
+
+def may_create(name: str) -> bool:
+    """alien_nb creates a missing account only if it is its own: ``alien-nb`` or ``alien-nb-*``.
+
+    Any other name in ``$ALIEN_NB_SERVER_USER`` must exist already: a typo
+    must not quietly create an account.
+    """
+    return name == DEFAULT_SERVER_ACCOUNT or name.startswith(DEFAULT_SERVER_ACCOUNT + "-")
 
 
 @dataclass(frozen=True)
@@ -45,8 +59,9 @@ class ServerAccount:
 def resolve_server_account(name: str | None, notify: Callable[[str], None]) -> ServerAccount:
     """The current user, or as root the named (or default) unprivileged account.
 
-    As root a missing default account is created (a system account with no
-    login shell and no home), and ``notify`` is told so in one line.
+    As root a missing ``alien-nb`` (or ``alien-nb-*``) account is created (a
+    system account with no login shell and no home), once across processes,
+    and ``notify`` is told so in one line.
     """
     if os.geteuid() != 0:
         me = pwd.getpwuid(os.geteuid())
@@ -55,16 +70,34 @@ def resolve_server_account(name: str | None, notify: Callable[[str], None]) -> S
     try:
         entry = pwd.getpwnam(wanted)
     except KeyError:
-        if wanted != DEFAULT_SERVER_ACCOUNT:
+        if not may_create(wanted):
             raise ServerAccountError(wanted, "no such account") from None
-        entry = _create_account(wanted)
-        notify(
-            f"alien_nb: running as root, so Postgres runs as the new unprivileged system account "
-            f"{wanted!r} (uid {entry.pw_uid}), created just now."
-        )
+        entry = _create_account_once(wanted, notify)
     if entry.pw_uid == 0:
         raise ServerAccountError(wanted, "it is root (uid 0)")
     return ServerAccount(entry.pw_name, entry.pw_uid, entry.pw_gid)
+
+
+def _create_account_once(name: str, notify: Callable[[str], None]) -> pwd.struct_passwd:
+    """Create ``name`` unless another process did while we waited for the lock."""
+    try:
+        fd = os.open(ACCOUNT_LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    except OSError as exc:
+        raise ServerAccountError(name, f"cannot take the lock {ACCOUNT_LOCK} ({exc.strerror})") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # the kernel drops it if the holder dies
+        try:
+            return pwd.getpwnam(name)  # created by the process that held the lock before us
+        except KeyError:
+            pass
+        entry = _create_account(name)
+        notify(
+            f"alien_nb: running as root, so Postgres runs as the new unprivileged system account "
+            f"{name!r} (uid {entry.pw_uid}), created just now."
+        )
+        return entry
+    finally:
+        os.close(fd)
 
 
 def _create_account(name: str) -> pwd.struct_passwd:
@@ -79,7 +112,16 @@ def _create_account(name: str) -> pwd.struct_passwd:
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
         raise ServerAccountError(name, f"creating it failed: {done.stderr.strip() or done.returncode}")
-    return pwd.getpwnam(name)
+    try:
+        return pwd.getpwnam(name)
+    except KeyError:
+        # nscd may still answer from its cache; useradd flushes it, but ask once more.
+        if shutil.which("nscd"):
+            subprocess.run(["nscd", "-i", "passwd"], capture_output=True)
+        try:
+            return pwd.getpwnam(name)
+        except KeyError:
+            raise ServerAccountError(name, "it was created but the system does not list it yet") from None
 
 
 def group_name(gid: int) -> str:

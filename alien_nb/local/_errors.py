@@ -52,6 +52,39 @@ class StartFailed(LocalServerError):
         super().__init__(f"Postgres in {data_dir} {how}.{tail}", hint=hint)
 
 
+class CredentialsRejected(StartFailed):
+    """The server runs, but refuses the username or password recorded in metadata.json."""
+
+    def __init__(self, name: str, data_dir: Path, metadata_path: Path, stopped: bool) -> None:
+        self.name, self.metadata_path, self.stopped = name, metadata_path, stopped
+        after = (
+            "alien_nb stopped the server it had started, so nothing runs half-ready."
+            if stopped
+            else "The server was left running as it was."
+        )
+        LocalServerError.__init__(
+            self,
+            f"The server of local database {name!r} runs, but refuses the username or password "
+            f"recorded in {metadata_path}. {after}",
+            hint=f"Someone changed metadata.json or the role's password: restore {metadata_path} from a "
+            "backup (its username and password must be the ones the database was created with), "
+            f"then `alien-nb start {name}` again. Nothing in the data directory was changed.",
+        )
+        self.data_dir, self.exit_code, self.log_tail = data_dir, None, ""
+
+
+class HomeInvalid(LocalServerError):
+    """alien_nb's home folder cannot hold databases."""
+
+    def __init__(self, home: Path, reason: str) -> None:
+        self.home, self.reason = home, reason
+        super().__init__(
+            f"Cannot keep local databases in {home}: {reason}. Nothing was changed.",
+            hint="Point ALIEN_NB_HOME (or --home) at a folder of yours that you can write, "
+            "for example ~/.local/share/alien-nb.",
+        )
+
+
 class InitFailed(LocalServerError):
     def __init__(self, data_dir: Path, output: str) -> None:
         self.data_dir, self.output = data_dir, output
@@ -91,7 +124,8 @@ class ServerAccountError(LocalServerError):
         super().__init__(
             f"Postgres refuses to run as root, and the account {account!r} cannot be used: {reason}.",
             hint="Create an unprivileged account (e.g. `useradd --system alien-nb`) and set "
-            "ALIEN_NB_SERVER_USER to its name, or run the notebook as a normal user.",
+            "ALIEN_NB_SERVER_USER to its name, or run the notebook as a normal user. alien_nb creates "
+            "a missing account itself only if it is named alien-nb or alien-nb-<something>.",
         )
 
 

@@ -18,7 +18,7 @@ from ._errors import LockTimeout
 
 @contextmanager
 def database_lock(path: Path, name: str, *, timeout: float = 120.0, poll: float = 0.01) -> Iterator[None]:
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)  # never through a planted symlink
     try:
         deadline = time.monotonic() + timeout
         while True:
@@ -39,7 +39,7 @@ def database_lock(path: Path, name: str, *, timeout: float = 120.0, poll: float 
 
 def try_lock(path: Path) -> int | None:
     """Take the lock without waiting; the fd to release with `release`, or None."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)  # never through a planted symlink
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -9,11 +9,17 @@ Lifecycle of one database, each step a small method::
       ├─ _init_cluster            initdb, only when the data dir is new or empty
       ├─ _pick_port               the kept port, or a new one if it is taken
       ├─ _spawn + _wait_ready     postgres -D data, polled via postmaster.pid
-      └─ _bootstrap               CREATE DATABASE id; CREATE EXTENSION vector
+      ├─ _bootstrap               CREATE DATABASE id; CREATE EXTENSION vector
+      └─ _verify_credentials      the recorded user and password work (SCRAM, Unix socket)
+
+If anything after the launch fails, the server this call launched is
+stopped again and the desired state says "stopped": nothing is left running
+half-ready for the monitor to restart in a loop.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -22,32 +28,63 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import BinaryIO
-
-from pydantic import SecretStr
 
 from ..core import InvalidResource, InvalidResourceUpdate, LocalPostgresBinding, Postgres
 from ..core._environ import WorkerEnv
 from ._account import ServerAccount, make_traversable, resolve_server_account
 from ._errors import (
+    CredentialsRejected,
     DatabaseNotFound,
     DataDirInvalid,
+    HomeInvalid,
     InitFailed,
+    LocalServerError,
     MetadataInvalid,
     StartFailed,
     StopFailed,
 )
+from ._files import (
+    append_no_follow,
+    check_ours,
+    has_cluster_files,
+    log_size,
+    log_tail,
+    open_log,
+    processes_in,
+    write_private,
+)
 from ._installations import Installation, find_installation
 from ._layout import DatabasePaths, default_home, dir_size
 from ._lock import database_lock
-from ._metadata import HOST, USERNAME, Metadata, MetadataProblem, new_password, read_metadata, write_metadata
+from ._metadata import (
+    HOST,
+    TEMP_GLOB,
+    USERNAME,
+    Metadata,
+    MetadataProblem,
+    new_password,
+    read_metadata,
+    write_metadata,
+)
 from ._ports import free_loopback_port, port_is_free
-from ._postmaster import is_postgres_process, is_zombie, read_postmaster_pid
+from ._postmaster import (
+    PostmasterInfo,
+    is_our_postmaster,
+    is_postgres_process,
+    is_recorded_server,
+    is_zombie,
+    process_alive,
+    process_start_ticks,
+    read_postmaster_pid,
+)
+from ._probe import ProbeResult, probe_login
+from ._scram import scram_verifier
+from ._session import connect_host, connect_scram
 from ._settings import render_conf, server_settings
-from ._state import read_state, write_state
+from ._state import DesiredState, read_state, write_state
 from ._status import LocalStatus
 
 logger = logging.getLogger("alien_nb.local")
@@ -73,6 +110,10 @@ def _reap_children() -> None:
                 del _CHILDREN[pid]
 
 
+#: Names Postgres already has: template0 takes no connections, and a database
+#: of alien_nb's own in template1 would be copied into every later database.
+_RESERVED_NAMES = ("template0", "template1")
+
 _PORT_IN_USE = ("could not bind", "Address already in use", "could not create any TCP/IP sockets")
 
 
@@ -86,7 +127,14 @@ class LocalPostgresManager:
 
     Servers outlive the process that started them; `stop` ends them. As
     root, servers run under an unprivileged account (``server_user``,
-    ``$ALIEN_NB_SERVER_USER``, or ``alien-nb``, created if missing).
+    ``$ALIEN_NB_SERVER_USER``, or ``alien-nb``). A missing ``alien-nb`` or
+    ``alien-nb-<anything>`` account is created (once, across processes);
+    any other name must exist already.
+
+    The manager's own connections (bootstrap, the credential check at every
+    start, the status probe) accept only SCRAM and go through the server's
+    private Unix socket when there is one, so no impostor on the loopback
+    port can learn the password.
     ``notify`` receives one-line notices (account created, port changed,
     server restarted); by default they go to stderr.
     """
@@ -146,12 +194,17 @@ class LocalPostgresManager:
         self._ensure_monitor()
         return binding
 
-    def stop(self, id: str) -> None:
-        """Stop the server (fast shutdown); the data stays. No-op if not running."""
+    def stop(self, id: str) -> bool:
+        """Stop the server (fast shutdown); the data stays. True if a server was stopped.
+
+        A server whose data directory was deleted or moved is still found
+        (by the pid and start time recorded when it was launched), stopped,
+        and reported through ``notify``.
+        """
         paths = self._existing(id)
         with database_lock(paths.lock, id):
             self._set_desired(paths, "stopped")
-            self._stop_locked(paths)
+            return self._stop_locked(paths)
 
     def delete(self, id: str) -> None:
         """Stop the server, then remove the database's folder. Refuses if the stop fails."""
@@ -159,30 +212,34 @@ class LocalPostgresManager:
         with database_lock(paths.lock, id):
             self._set_desired(paths, "stopped")
             self._stop_locked(paths)
-            info = read_postmaster_pid(paths.data)
-            if info is not None and is_postgres_process(info.pid, paths.data):
-                raise StopFailed(id, info.pid, "the server is still running; nothing was deleted")
+            pid = self._server_pid(paths)
+            if pid is not None:
+                raise StopFailed(id, pid, "the server is still running; nothing was deleted")
             shutil.rmtree(paths.root)
 
     def status(self, id: str) -> LocalStatus:
         """The heartbeat: health, lifecycle, port, version, processRunning, pid, data size."""
         paths = self._existing(id)
         try:
-            metadata: Metadata | None = read_metadata(paths.metadata)
+            metadata: Metadata | None = read_metadata(paths.metadata, on_loose_mode=self._loose_notice(paths))
         except (OSError, MetadataProblem):
             metadata = None
-        info = read_postmaster_pid(paths.data)
-        running = info is not None and is_postgres_process(info.pid, paths.data)
+        info = self._live_postmaster(paths)
         state = read_state(paths.state)
+        orphan = None if info is not None else self._recorded_server(paths, state)
         size = dir_size(paths.data) if paths.data.exists() else 0
+        credentials = None
+        if info is not None and info.status == "ready" and metadata is not None:
+            credentials = self._probe(paths, metadata)
         return LocalStatus.observe(
             name=id,
             metadata=metadata,
-            running=running,
-            server_status=info.status if running and info else None,
-            pid=info.pid if running and info else None,
+            running=info is not None or orphan is not None,
+            server_status=info.status if info else ("orphaned" if orphan else None),
+            pid=info.pid if info else orphan,
             desired=state.desired,
             data_size=size,
+            credentials=credentials,
         )
 
     def list(self) -> list[LocalStatus]:
@@ -191,7 +248,9 @@ class LocalPostgresManager:
         if not root.is_dir():
             return []
         names = sorted(
-            p.name for p in root.iterdir() if (p / "metadata.json").exists() or (p / "data").exists()
+            p.name
+            for p in root.iterdir()
+            if _valid_name(p.name) and ((p / "metadata.json").exists() or (p / "data").exists())
         )
         return [self.status(name) for name in names]
 
@@ -215,7 +274,7 @@ class LocalPostgresManager:
     def _start_locked(
         self, paths: DatabasePaths, version: str | None, progress: Callable[[str], None]
     ) -> LocalPostgresBinding:
-        _remove_leftovers(paths.root)
+        self._remove_leftovers(paths)
         metadata = self._load_or_create_metadata(paths, version)
         install = find_installation(metadata.version)
         # A Python environment in a private folder (a root venv under /root or /tmp/...) holds the binaries.
@@ -223,21 +282,102 @@ class LocalPostgresManager:
             install.bindir, self._server_account(), self._notify, purpose="the PostgreSQL programs"
         )
         state = read_state(paths.state)
+        launched = False
         if not self._running_server(paths, metadata):
             progress("init")
             if self._init_cluster(paths, metadata, install):
                 state = read_state(paths.state)
             progress("start")
-            metadata = self._launch(paths, metadata, install)
-        if not state.bootstrapped:
-            progress("bootstrap")
-            self._bootstrap(metadata, install)
+            metadata, state = self._launch(paths, metadata, install)
+            launched = True
+        try:
+            if not state.bootstrapped:
+                progress("bootstrap")
+                self._bootstrap(paths, metadata, install)
+            else:
+                self._verify_credentials(paths, metadata)
+        except BaseException as exc:
+            if not launched:
+                raise  # someone else's server: leave it as it is
+            self._stop_locked(paths)
+            self._set_desired(paths, "stopped")
+            if not isinstance(exc, LocalServerError):
+                raise  # Ctrl-C, or a bug: still nothing left running behind a "stopped"
+            if isinstance(exc, CredentialsRejected):
+                raise CredentialsRejected(paths.name, paths.data, paths.metadata, stopped=True) from None
+            raise StartFailed(
+                paths.data, None, exc.message,
+                hint=f"{exc.hint or ''} The server alien_nb had started for it was stopped again.".strip(),
+            ) from None  # fmt: skip
         if state.desired != "running" or not state.bootstrapped or not state.initialized:
             write_state(paths.state, replace(state, desired="running", bootstrapped=True, initialized=True))
         return metadata.binding()
 
+    def _remove_leftovers(self, paths: DatabasePaths) -> None:
+        """What a start killed mid-way can leave (we hold the lock, so nobody else is writing them).
+
+        - ``.pwfile-*``: the verifier handed to initdb (not the password, but no use kept);
+        - ``.data-initdb-*``: initdb's staging folder, and an initdb still running in it;
+        - ``.metadata.json.*.tmp``: a complete (fsynced) metadata about to be renamed into
+          place. It holds the password, so it is removed, unless metadata.json is missing:
+          then it is that file, and is put in place.
+        """
+        root = paths.root
+        if not root.is_dir():
+            return
+        for path in root.glob(".pwfile-*"):
+            path.unlink(missing_ok=True)
+        for path in root.glob(".data-initdb-*"):
+            for pid in processes_in(path):
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+            shutil.rmtree(path, ignore_errors=True)
+        for path in sorted(root.glob(TEMP_GLOB)):
+            if not paths.metadata.exists() and not paths.metadata.is_symlink():
+                try:
+                    candidate = read_metadata(path)
+                except (OSError, MetadataProblem):
+                    candidate = None
+                if (
+                    candidate is not None
+                    and candidate.resource_id == paths.name
+                    and (Path(candidate.data_dir) == paths.data)
+                ):
+                    os.replace(path, paths.metadata)
+                    self._notify(
+                        f"alien_nb: {paths.metadata} was missing, but a complete copy written just before "
+                        "a crash was beside it; put it back in place."
+                    )
+                    continue
+            path.unlink(missing_ok=True)
+        for pattern in (".state.json.*.tmp", ".alien_nb.conf.*.tmp"):
+            for path in root.glob(pattern):
+                path.unlink(missing_ok=True)
+
+    def _remove_stale_pid_file(self, paths: DatabasePaths) -> None:
+        """Drop a postmaster.pid (and socket lock) whose pid lives on but is not this database's server.
+
+        Postgres refuses to start while the pid in the file is alive, whoever
+        it is: a zombie nobody reaps (a container without an init), or, after
+        a container restart, an unrelated process that got the same pid, even
+        a postgres of another database run by the same account. We hold the
+        database lock and `is_our_postmaster` said no, so no server of this
+        data directory can be starting. Dead pids Postgres handles itself.
+        """
+        if self._live_postmaster(paths) is not None:
+            return
+        info = read_postmaster_pid(paths.data)
+        if info is not None and (is_zombie(info.pid) or process_alive(info.pid)):
+            logger.info("removing stale postmaster.pid of pid %s in %s", info.pid, paths.data)
+            (paths.data / "postmaster.pid").unlink(missing_ok=True)
+        # The socket's lock file names the same dead server's pid, and Postgres
+        # checks it the same way. The folder is this database's alone.
+        if paths.socket_dir.is_dir() and not paths.socket_dir.is_symlink():
+            for lock in paths.socket_dir.glob(".s.PGSQL.*.lock"):
+                lock.unlink(missing_ok=True)
+
     def _load_or_create_metadata(self, paths: DatabasePaths, version: str | None) -> Metadata:
-        if paths.metadata.exists() or _has_cluster_files(paths.data):
+        if paths.metadata.exists() or has_cluster_files(paths.data):
             metadata = self._read_metadata(paths)
             if version is not None and version != metadata.version:
                 raise InvalidResourceUpdate(
@@ -264,22 +404,58 @@ class LocalPostgresManager:
 
     def _read_metadata(self, paths: DatabasePaths) -> Metadata:
         try:
-            metadata = read_metadata(paths.metadata)
+            metadata = read_metadata(paths.metadata, on_loose_mode=self._loose_notice(paths))
         except FileNotFoundError:
             raise MetadataInvalid(paths.metadata, paths.data, "is missing") from None
         except MetadataProblem as exc:
             raise MetadataInvalid(paths.metadata, paths.data, str(exc)) from None
+        except OSError as exc:
+            raise MetadataInvalid(paths.metadata, paths.data, f"cannot be read ({exc.strerror})") from None
         if metadata.resource_id != paths.name or Path(metadata.data_dir) != paths.data:
             raise MetadataInvalid(paths.metadata, paths.data, "belongs to another database or folder")
         return metadata
+
+    def _loose_notice(self, paths: DatabasePaths) -> Callable[[int], None]:
+        def notice(mode: int) -> None:
+            self._notify(
+                f"alien_nb: {paths.metadata} was readable by others (mode {mode:04o}); it holds the "
+                "password, so alien_nb set it back to 0600. If other users could read it, treat the "
+                f"password as known: move the data out with pg_dump into a new database."
+            )
+
+        return notice
+
+    def _live_postmaster(self, paths: DatabasePaths) -> PostmasterInfo | None:
+        """What postmaster.pid says, if its process really is this data directory's server."""
+        info = read_postmaster_pid(paths.data)
+        if info is None:
+            return None
+        state = read_state(paths.state)
+        if state.server_pid == info.pid and self._recorded_server(paths, state) is not None:
+            # The very process alien_nb launched (pid and boot-relative start time):
+            # proof that no wall-clock step since then can blur.
+            return info if is_postgres_process(info.pid, paths.data) else None
+        socket_file = paths.socket_file(info.port) if info.port and paths.socket_fits(info.port) else None
+        return info if is_our_postmaster(info, paths.data, socket_file) else None
+
+    def _recorded_server(self, paths: DatabasePaths, state: DesiredState | None = None) -> int | None:
+        """The pid of the postmaster alien_nb launched, if it still lives (found without postmaster.pid)."""
+        state = state or read_state(paths.state)
+        if state.server_pid is None or state.server_start_ticks is None:
+            return None
+        return state.server_pid if is_recorded_server(state.server_pid, state.server_start_ticks) else None
+
+    def _server_pid(self, paths: DatabasePaths) -> int | None:
+        info = self._live_postmaster(paths)
+        return info.pid if info is not None else self._recorded_server(paths)
 
     def _running_server(self, paths: DatabasePaths, metadata: Metadata) -> bool:
         """True if a server for this data dir is up (waits while it is starting)."""
         deadline = time.monotonic() + self._start_timeout
         while True:
             _reap_children()
-            info = read_postmaster_pid(paths.data)
-            if info is None or not is_postgres_process(info.pid, paths.data):
+            info = self._live_postmaster(paths)
+            if info is None:
                 return False
             if info.status == "ready":
                 if info.port not in (None, metadata.port):
@@ -289,7 +465,7 @@ class LocalPostgresManager:
                 return True
             if time.monotonic() > deadline:
                 raise StartFailed(
-                    paths.data, None, _log_tail(paths.log, max(_log_size(paths.log) - 4000, 0)),
+                    paths.data, None, log_tail(paths.log, max(log_size(paths.log) - 4000, 0)),
                     hint=f"It is {info.status or 'busy'} (pid {info.pid}); wait, then run start again.",
                 )  # fmt: skip
             time.sleep(0.01)  # starting, or stopping: wait until it settles
@@ -331,10 +507,12 @@ class LocalPostgresManager:
         staging = paths.root / f".data-initdb-{os.getpid()}-{threading.get_ident()}"
         staging.mkdir(mode=0o700)
         account.own(staging, 0o700)
+        # The password itself never reaches a file but metadata.json: initdb
+        # gets its SCRAM verifier, which Postgres stores as it is.
         pwfile = paths.root / f".pwfile-{os.getpid()}-{threading.get_ident()}"
         try:
             try:
-                _write_private(pwfile, metadata.password)
+                write_private(pwfile, scram_verifier(metadata.password))
                 account.own(pwfile, 0o600)
                 cmd = [str(install.exe("initdb")), "-D", str(staging), "-U", metadata.username,
                        f"--pwfile={pwfile}", "--auth-local=scram-sha-256", "--auth-host=scram-sha-256",
@@ -350,11 +528,11 @@ class LocalPostgresManager:
             finally:
                 pwfile.unlink(missing_ok=True)
             output = (done.stdout + done.stderr).decode("utf-8", "replace")
-            with _open_log(paths.log) as log:
+            with open_log(paths.log) as log:
                 log.write(output.replace(str(staging), str(paths.data)).encode())
             if done.returncode != 0:
                 raise InitFailed(paths.data, output.strip()[-2000:])
-            _append_no_follow(
+            append_no_follow(
                 staging / "postgresql.conf",
                 "\n# alien_nb's settings (rewritten at every start)\ninclude_if_exists = 'alien_nb.conf'\n",
             )
@@ -367,8 +545,14 @@ class LocalPostgresManager:
         write_state(paths.state, replace(state, initialized=True, bootstrapped=False))
         return True
 
-    def _launch(self, paths: DatabasePaths, metadata: Metadata, install: Installation) -> Metadata:
-        """Start the postmaster on the kept port, moving to a new one if it is taken."""
+    def _launch(
+        self, paths: DatabasePaths, metadata: Metadata, install: Installation
+    ) -> tuple[Metadata, DesiredState]:
+        """Start the postmaster on the kept port, moving to a new one if it is taken.
+
+        The new server's pid and start time go to state.json, so that stop
+        still finds it if its data directory disappears.
+        """
         for attempt in range(3):
             if not port_is_free(metadata.port):
                 old = metadata.port
@@ -379,13 +563,25 @@ class LocalPostgresManager:
                     f"it now uses port {metadata.port} (metadata and binding updated)."
                 )
             self._write_conf(paths, metadata)
-            _remove_stale_pid_file(paths.data)
-            log_start = _log_size(paths.log)
+            self._remove_stale_pid_file(paths)
+            log_start = log_size(paths.log)
             process = self._spawn(paths, install)
+            state = replace(
+                read_state(paths.state),
+                server_pid=process.pid,
+                server_start_ticks=process_start_ticks(process.pid),
+            )
+            write_state(paths.state, state)
             try:
                 self._wait_ready(paths, process, log_start)
-                return metadata
+                return metadata, state
             except StartFailed as exc:
+                if process.poll() is None:
+                    # Still starting (a long crash recovery): the state says so, and the
+                    # monitor or the next start adopts it, rather than a server running
+                    # behind a "stopped".
+                    write_state(paths.state, replace(state, desired="running"))
+                    raise
                 if attempt < 2 and any(marker in exc.log_tail for marker in _PORT_IN_USE):
                     continue  # lost a race for the port; pick again
                 raise
@@ -437,7 +633,7 @@ class LocalPostgresManager:
 
     def _spawn(self, paths: DatabasePaths, install: Installation) -> subprocess.Popen[bytes]:
         account = self._server_account()
-        log = _open_log(paths.log)  # the child inherits the descriptor
+        log = open_log(paths.log)  # the child inherits the descriptor
         try:
             process: subprocess.Popen[bytes] = subprocess.Popen(
                 [str(install.exe("postgres")), "-D", str(paths.data)],
@@ -461,39 +657,74 @@ class LocalPostgresManager:
         while True:
             code = process.poll()
             if code is not None:
-                tail = _log_tail(paths.log, log_start)
+                tail = log_tail(paths.log, log_start)
                 raise StartFailed(paths.data, code, tail, hint=_start_hint(tail, paths))
             info = read_postmaster_pid(paths.data)
             if info is not None and info.pid == process.pid and info.status == "ready":
                 return
             if time.monotonic() > deadline:
-                tail = _log_tail(paths.log, log_start)
+                tail = log_tail(paths.log, log_start)
                 raise StartFailed(
                     paths.data, None, tail,
                     hint=f"It may still be recovering; run start again, or see `alien-nb logs {paths.name}`.",
                 )  # fmt: skip
             time.sleep(0.005)
 
-    def _bootstrap(self, metadata: Metadata, install: Installation) -> None:
+    def _bootstrap(self, paths: DatabasePaths, metadata: Metadata, install: Installation) -> None:
         """Create the database and the vector extension, if missing."""
+        with self._translated(paths, metadata, "could not be prepared"):
+            self._create_database_and_extension(paths, metadata, install)
+
+    def _verify_credentials(self, paths: DatabasePaths, metadata: Metadata) -> None:
+        """One SCRAM login with the recorded credentials: start never returns a server nothing can use."""
+        result = self._login(paths, metadata, metadata.database)
+        if result.rejected:
+            raise CredentialsRejected(paths.name, paths.data, paths.metadata, stopped=False)
+        if not result.ok:
+            reason = f"a test login failed ({result.sqlstate or result.problem})"
+            raise StartFailed(
+                paths.data, None, reason,
+                hint=f"The server runs but does not accept connections; see `alien-nb logs {paths.name}`.",
+            )  # fmt: skip
+
+    def _login(self, paths: DatabasePaths, metadata: Metadata, database: str) -> ProbeResult:
+        port = metadata.port
+        socket_file = paths.socket_file(port) if connect_host(paths, port) != HOST else None
+        return probe_login(
+            socket_file=socket_file, port=port, user=metadata.username, password=metadata.password,
+            database=database,
+        )  # fmt: skip
+
+    @contextlib.contextmanager
+    def _translated(self, paths: DatabasePaths, metadata: Metadata, what: str) -> Iterator[None]:
         import psycopg
 
         try:
-            self._create_database_and_extension(metadata, install)
+            yield
         except psycopg.Error as exc:
+            # libpq gives a failed login no SQLSTATE: ask the server once more, by hand.
+            if exc.sqlstate is None and self._login(paths, metadata, "postgres").rejected:
+                raise CredentialsRejected(paths.name, paths.data, paths.metadata, stopped=False) from None
             # The driver's error object holds the connection parameters; keep
             # only its message, and no frames that could show the password.
             reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
             raise StartFailed(
-                Path(metadata.data_dir), None, reason,
-                hint=f"The server runs but could not be prepared; `alien-nb logs {metadata.resource_id}`.",
+                paths.data, None, reason,
+                hint=f"The server runs but {what}; see `alien-nb logs {paths.name}`.",
             ) from None  # fmt: skip
 
-    def _create_database_and_extension(self, metadata: Metadata, install: Installation) -> None:
+    def _probe(self, paths: DatabasePaths, metadata: Metadata) -> str:
+        """A quick SCRAM login (Unix socket when there is one): "ok", "rejected" or "unreachable"."""
+        result = self._login(paths, metadata, metadata.database)
+        return "ok" if result.ok else "rejected" if result.rejected else "unreachable"
+
+    def _create_database_and_extension(
+        self, paths: DatabasePaths, metadata: Metadata, install: Installation
+    ) -> None:
         import psycopg
         from psycopg import sql
 
-        with _connect(metadata, "postgres") as conn:
+        with connect_scram(paths, metadata, "postgres") as conn:
             exists = conn.execute(
                 "SELECT 1 FROM pg_database WHERE datname = %s", (metadata.database,)
             ).fetchone()
@@ -506,34 +737,54 @@ class LocalPostgresManager:
             )
             return
         try:
-            with _connect(metadata, metadata.database) as conn:
+            with connect_scram(paths, metadata, metadata.database) as conn:
                 conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
         except psycopg.errors.UniqueViolation:
             pass  # another session created it at the same moment
 
     # -- stopping -------------------------------------------------------------
 
-    def _stop_locked(self, paths: DatabasePaths, timeout: float = 60.0) -> None:
-        info = read_postmaster_pid(paths.data)
-        if info is None or not is_postgres_process(info.pid, paths.data):
-            _reap_children()
-            return
+    def _stop_locked(self, paths: DatabasePaths, timeout: float = 60.0) -> bool:
+        """Stop this database's postmaster, if one runs; True if one did."""
+        _reap_children()
+        info = self._live_postmaster(paths)
+        if info is not None:
+            pid = info.pid
+
+            def alive() -> bool:
+                return is_postgres_process(pid, paths.data)
+        else:
+            state = read_state(paths.state)
+            orphan = self._recorded_server(paths, state)
+            if orphan is None:
+                return False
+            pid, ticks = orphan, state.server_start_ticks
+
+            def alive() -> bool:
+                return ticks is not None and is_recorded_server(pid, ticks)
+
+            where = "is gone" if not paths.data.exists() else "has no postmaster.pid"
+            self._notify(
+                f"alien_nb: the data directory {paths.data} of local database {paths.name!r} {where}, "
+                f"but the server alien_nb started for it (pid {pid}) was still running; stopping it."
+            )
         for sig, wait in ((signal.SIGINT, timeout), (signal.SIGQUIT, 10.0)):
             try:
-                os.kill(info.pid, sig)
+                os.kill(pid, sig)
             except ProcessLookupError:
                 break
             except PermissionError as exc:
-                raise StopFailed(paths.name, info.pid, f"not allowed to signal it ({exc.strerror})") from None
+                raise StopFailed(paths.name, pid, f"not allowed to signal it ({exc.strerror})") from None
             deadline = time.monotonic() + wait
             while time.monotonic() < deadline:
                 _reap_children()
-                if not is_postgres_process(info.pid, paths.data):
-                    return
+                if not alive():
+                    return True
                 time.sleep(0.005)
         _reap_children()
-        if is_postgres_process(info.pid, paths.data):
-            raise StopFailed(paths.name, info.pid, "it did not exit after a fast and an immediate shutdown")
+        if alive():
+            raise StopFailed(paths.name, pid, "it did not exit after a fast and an immediate shutdown")
+        return True
 
     # -- helpers ----------------------------------------------------------------
 
@@ -558,19 +809,30 @@ class LocalPostgresManager:
         return self._account
 
     def _prepare_home(self, paths: DatabasePaths) -> None:
+        """Make (or check) the folders above the database's own; raise `HomeInvalid` if unusable."""
         account = self._server_account()
         shared_mode = 0o700 if account.is_current_user else 0o711
-        for folder in (paths.home, paths.postgres_dir):
-            if not folder.exists():
-                folder.mkdir(mode=shared_mode, parents=True, exist_ok=True)
-                os.chmod(folder, shared_mode)
-        make_traversable(paths.postgres_dir, account, self._notify)
-        paths.lock.parent.mkdir(mode=0o700, exist_ok=True)
+        try:
+            if paths.home.exists() and not paths.home.is_dir():
+                raise HomeInvalid(paths.home, "it is not a folder")
+            for folder in (paths.home, paths.postgres_dir):
+                if not folder.exists():
+                    folder.mkdir(mode=shared_mode, parents=True, exist_ok=True)
+                    os.chmod(folder, shared_mode)
+            check_ours(paths.postgres_dir, paths.home)
+            make_traversable(paths.postgres_dir, account, self._notify)
+            paths.lock.parent.mkdir(mode=0o700, exist_ok=True)
+            check_ours(paths.lock.parent, paths.home)
+            if paths.root.exists():
+                check_ours(paths.root, paths.home)
+        except OSError as exc:
+            raise HomeInvalid(paths.home, f"{exc.strerror or exc} ({exc.filename or paths.home})") from None
 
     def _make_private_dir(self, folder: Path) -> None:
         """0700; as root 0710 with the server account's group, which must pass through to data/."""
         account = self._server_account()
         folder.mkdir(mode=0o700, exist_ok=True)
+        check_ours(folder, self.home)
         if account.is_current_user:
             os.chmod(folder, 0o700)
         else:
@@ -594,8 +856,7 @@ class LocalPostgresManager:
         _reap_children()
         if read_state(paths.state).desired != "running" or not paths.metadata.exists():
             return False
-        info = read_postmaster_pid(paths.data)
-        if info is not None and is_postgres_process(info.pid, paths.data):
+        if self._live_postmaster(paths) is not None:
             return False
         fd = try_lock(paths.lock)
         if fd is None:
@@ -612,7 +873,21 @@ class LocalPostgresManager:
         return True
 
 
+def _valid_name(name: str) -> bool:
+    """A folder under ``postgres/`` alien_nb could have made (others are not listed)."""
+    try:
+        _check_name(name, None)
+    except InvalidResource:
+        return False
+    return True
+
+
 def _check_name(id: str, version: str | None) -> None:
+    if id in _RESERVED_NAMES:
+        raise InvalidResource(
+            f"the database name {id!r} is reserved by PostgreSQL",
+            hint="Pick another name, for example vec-db.",
+        )
     fields: dict[str, str] = {"id": id}
     if version is not None:
         fields["version"] = version
@@ -624,45 +899,6 @@ def _check_name(id: str, version: str | None) -> None:
             hint="Name it with letters, digits, '-' or '_' (for example vec-db); "
             'a version is a major number such as "18".',
         ) from None
-
-
-def _remove_leftovers(root: Path) -> None:
-    """What a start killed mid-way can leave: the initdb password file and its staging folder."""
-    if not root.is_dir():
-        return
-    for path in root.glob(".pwfile-*"):
-        path.unlink(missing_ok=True)
-    for path in root.glob(".data-initdb-*"):
-        shutil.rmtree(path, ignore_errors=True)
-
-
-def _append_no_follow(path: Path, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW)
-    with os.fdopen(fd, "a", encoding="utf-8") as f:
-        f.write(text)
-
-
-def _remove_stale_pid_file(data: Path) -> None:
-    """Drop a postmaster.pid whose process is an unreaped zombie.
-
-    Postgres treats a zombie's pid as a live postmaster and refuses to start;
-    where nothing reaps orphans (a container whose pid 1 is not an init)
-    that would block the restart forever. Dead pids Postgres handles itself.
-    """
-    info = read_postmaster_pid(data)
-    if info is not None and is_zombie(info.pid):
-        logger.info("removing stale postmaster.pid of dead pid %s in %s", info.pid, data)
-        (data / "postmaster.pid").unlink(missing_ok=True)
-
-
-def _has_cluster_files(data: Path) -> bool:
-    return data.is_dir() and any(data.iterdir())
-
-
-def _write_private(path: Path, secret: SecretStr) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(secret.get_secret_value())
 
 
 def _locale_args(major: str) -> list[str]:
@@ -677,41 +913,6 @@ def _server_env() -> dict[str, str]:
     if "TZ" in os.environ:
         env["TZ"] = os.environ["TZ"]
     return env
-
-
-def _connect(metadata: Metadata, dbname: str):  # type: ignore[no-untyped-def]
-    import psycopg
-
-    return psycopg.connect(
-        host=HOST,
-        port=metadata.port,
-        user=metadata.username,
-        password=metadata.password.get_secret_value(),
-        dbname=dbname,
-        autocommit=True,
-        connect_timeout=10,
-    )
-
-
-def _open_log(path: Path) -> BinaryIO:
-    return os.fdopen(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "ab")
-
-
-def _log_size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
-
-
-def _log_tail(path: Path, start: int, lines: int = 15) -> str:
-    try:
-        with open(path, "rb") as f:
-            f.seek(start)
-            text = f.read().decode("utf-8", "replace")
-    except OSError:
-        return ""
-    return "\n".join(text.strip().splitlines()[-lines:])
 
 
 def _start_hint(tail: str, paths: DatabasePaths) -> str:

@@ -7,10 +7,13 @@ when the kept one is taken.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import secrets
+import stat
 import string
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -68,9 +71,46 @@ class MetadataProblem(Exception):
     """Internal: why a metadata file cannot be used (never holds its content)."""
 
 
-def read_metadata(path: Path) -> Metadata:
-    """Read and check ``metadata.json``. Raise `FileNotFoundError` or `MetadataProblem`."""
-    raw = path.read_bytes()
+def _read_private(path: Path, on_loose_mode: Callable[[int], None] | None) -> bytes:
+    """The bytes of a regular file of ours, never through a symlink; group/other bits are removed.
+
+    A file owned by another account could have been planted (or swapped in)
+    by it, so it is refused, not read.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise MetadataProblem("is a symbolic link (refused: it could point anywhere)") from None
+        if exc.errno == errno.EISDIR:
+            raise MetadataProblem("is a folder, not a file") from None
+        raise
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        raise MetadataProblem(
+            "is a folder, not a file" if stat.S_ISDIR(st.st_mode) else "is not a regular file"
+        )
+    with os.fdopen(fd, "rb") as f:
+        if st.st_uid != os.geteuid():
+            raise MetadataProblem(
+                f"is owned by uid {st.st_uid}, not by this user (uid {os.geteuid()}); refused, "
+                "since its owner could have changed it"
+            )
+        mode = stat.S_IMODE(st.st_mode)
+        if mode & 0o077 and on_loose_mode is not None:
+            os.fchmod(f.fileno(), 0o600)
+            on_loose_mode(mode)
+        return f.read()
+
+
+def read_metadata(path: Path, *, on_loose_mode: Callable[[int], None] | None = None) -> Metadata:
+    """Read and check ``metadata.json``. Raise `FileNotFoundError` or `MetadataProblem`.
+
+    A file readable by others is tightened to 0600 first, and ``on_loose_mode``
+    is told its old mode (without it, nothing is changed).
+    """
+    raw = _read_private(path, on_loose_mode)
     try:
         data: Any = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError):
@@ -100,9 +140,18 @@ def read_metadata(path: Path) -> Metadata:
     )
 
 
+TEMP_GLOB = ".metadata.json.*.tmp"
+
+
+def temp_path(path: Path) -> Path:
+    """The temp file `write_metadata` renames into place; it holds the password until then."""
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+
 def write_metadata(path: Path, metadata: Metadata) -> None:
     """Write atomically: a 0600 temp file beside it, fsync, rename over."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = temp_path(path)
+    tmp.unlink(missing_ok=True)  # a killed writer's (every writer holds the database lock)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import socket
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+#: How far the start time in postmaster.pid may be from the process's own
+#: start time: Postgres takes ``time(NULL)`` just after exec, and ``btime``
+#: in /proc/stat is itself rounded to whole seconds.
+_START_TIME_SLACK = 2
 
 
 @dataclass(frozen=True)
@@ -76,6 +83,87 @@ def is_zombie(pid: int) -> bool:
     except OSError:
         return False
     return stat[stat.rindex(")") + 2 :][:1] == "Z"
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # Fields after the parenthesised command name (which may hold spaces): state is [0].
+    return text[text.rindex(")") + 2 :].split()
+
+
+def process_start_ticks(pid: int) -> int | None:
+    """The process's start time in clock ticks since boot (Linux), a stable identity with its pid."""
+    fields = _stat_fields(pid)
+    return int(fields[19]) if fields is not None and len(fields) > 19 else None
+
+
+def process_start_time(pid: int) -> float | None:
+    """The process's start time as a Unix timestamp (Linux), else None."""
+    ticks = process_start_ticks(pid)
+    if ticks is None:
+        return None
+    try:
+        btime = next(
+            int(line.split()[1])
+            for line in Path("/proc/stat").read_text().splitlines()
+            if line.startswith("btime ")
+        )
+    except (OSError, StopIteration, ValueError, IndexError):
+        return None
+    return btime + ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _refuses_connections(info: PostmasterInfo, socket_file: Path | None) -> bool:
+    """True only when nothing listens where a ready postmaster would: a definite no.
+
+    The Unix socket (in a folder only the server account can write) is the
+    proof; without one (a server started without it), the loopback port. A
+    timeout or any other error is not proof, so it counts as answering: a
+    wrong "no" would start a second postmaster on the same data.
+    """
+    if socket_file is not None and socket_file.exists():
+        family, address = socket.AF_UNIX, str(socket_file)
+    elif info.port is not None:
+        family, address = socket.AF_INET, ("127.0.0.1", info.port)  # type: ignore[assignment]
+    else:
+        return False
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1.0)
+        try:
+            probe.connect(address)
+        except OSError as exc:
+            return exc.errno == errno.ECONNREFUSED
+    return False
+
+
+def is_our_postmaster(info: PostmasterInfo, data_dir: Path, socket_file: Path | None = None) -> bool:
+    """Is the process postmaster.pid names really this data directory's server?
+
+    Every server runs as the same account, and a container restart hands
+    out the same pids again, so a live pid proves nothing. It must be a
+    postgres whose working directory is ``data_dir``, started when the file
+    says, and, once the file says "ready", it must answer on its socket.
+    """
+    if not is_postgres_process(info.pid, data_dir):
+        return False
+    if info.data_dir and Path(info.data_dir) != data_dir:
+        return False
+    started = process_start_time(info.pid)
+    if (
+        started is not None
+        and info.start_time is not None
+        and not -_START_TIME_SLACK <= info.start_time - int(started) <= _START_TIME_SLACK
+    ):
+        return False
+    return not (info.status == "ready" and _refuses_connections(info, socket_file))
+
+
+def is_recorded_server(pid: int, start_ticks: int) -> bool:
+    """True if ``pid`` still is the postgres that was started then (see `process_start_ticks`)."""
+    return is_postgres_process(pid) and process_start_ticks(pid) == start_ticks
 
 
 def is_postgres_process(pid: int, data_dir: Path | None = None) -> bool:

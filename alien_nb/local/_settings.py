@@ -72,6 +72,9 @@ def server_settings(
         "logging_collector": "off",
         "log_line_prefix": "%m [%p] ",
         "log_statement": "none",
+        # A failing statement is not copied into server.log: ALTER ROLE ... PASSWORD '...' with a
+        # typo would otherwise put the password there, next to the error.
+        "log_min_error_statement": "panic",
         # Keep index pages warm across restarts.
         "shared_preload_libraries": "pg_prewarm",
     }

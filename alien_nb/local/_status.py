@@ -32,9 +32,25 @@ class LocalStatus:
         pid: int | None,
         desired: str,
         data_size: int,
+        credentials: str | None = None,
     ) -> LocalStatus:
+        """``credentials``: what a test login with metadata's credentials gave (ok/rejected/unreachable)."""
         if metadata is None:
             health, lifecycle, message = "unhealthy", "failed", "metadata.json is missing or unreadable"
+        elif running and server_status == "ready" and credentials == "rejected":
+            health, lifecycle, message = (
+                "unhealthy",
+                "running",
+                "running, but it refuses the username or password in metadata.json",
+            )
+        elif running and server_status == "ready" and credentials == "unreachable":
+            health, lifecycle, message = "degraded", "running", "running, but a test login did not complete"
+        elif running and server_status == "orphaned":
+            health, lifecycle, message = (
+                "unhealthy",
+                "failed",
+                "its data directory is gone, but its server still runs; `alien-nb stop` ends it",
+            )
         elif running and server_status == "ready":
             health, lifecycle, message = (
                 "healthy",

@@ -3,9 +3,9 @@
 It stands in for an unprivileged local process that binds a database's old
 port after the server died (issue 11, section 1)::
 
-    with Impostor(port, method="cleartext") as imp:
+    with Impostor(port, method="cleartext") as imp:   # port 0 or None: the kernel picks one
         ...                      # whatever should not talk to it
-    assert password not in imp.received
+    imp.assert_never_saw(password)  # plain, percent, base64, hex, MD5; no PasswordMessage either
 
 ``method`` is what it asks for after the startup packet: ``"cleartext"``
 (AuthenticationCleartextPassword, R 3), ``"md5"`` (R 5 with a salt),
@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
 import socket
 import struct
 import threading
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -33,10 +35,25 @@ _CANCEL_REQUEST = 80877102
 _METHODS = {"cleartext", "md5", "scram", "trust"}
 
 
+def secret_forms(secret: str, user: str = "postgres") -> list[bytes]:
+    """Every spelling of ``secret`` an eavesdropper could use (and the MD5 hash Postgres would accept)."""
+    raw = secret.encode()
+    md5 = hashlib.md5(raw + user.encode()).hexdigest().encode()
+    return [
+        raw,
+        quote(secret, safe="").encode(),
+        base64.b64encode(raw),
+        base64.b64encode(raw).rstrip(b"="),
+        raw.hex().encode(),
+        raw.hex().upper().encode(),
+        md5,
+    ]
+
+
 class Impostor:
     """Listen on 127.0.0.1:``port`` (0 picks one) and record every byte each client sends."""
 
-    def __init__(self, port: int = 0, *, method: str = "cleartext") -> None:
+    def __init__(self, port: int | None = 0, *, method: str = "cleartext") -> None:
         if method not in _METHODS:
             raise ValueError(f"method must be one of {sorted(_METHODS)}")
         self.method = method
@@ -44,7 +61,7 @@ class Impostor:
         # As a squatter would: a port left in TIME_WAIT by the dead server's connections is
         # bindable this way, one with a listener still is not.
         self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._listener.bind(("127.0.0.1", port))
+        self._listener.bind(("127.0.0.1", port or 0))
         self._listener.listen(16)
         self._listener.settimeout(0.1)
         self.port: int = self._listener.getsockname()[1]
@@ -52,6 +69,7 @@ class Impostor:
         self._received = bytearray()
         self.connections = 0
         self.startup_packets = 0
+        self.password_messages: list[bytes] = []  # bodies of cleartext / MD5 PasswordMessages
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -60,6 +78,12 @@ class Impostor:
         """Everything every client sent, in arrival order."""
         with self._lock:
             return bytes(self._received)
+
+    def assert_never_saw(self, secret: str, user: str = "postgres") -> None:
+        data = self.received
+        leaked = [form for form in secret_forms(secret, user) if form in data]
+        assert not leaked, f"the impostor on port {self.port} received the password ({len(leaked)} forms)"
+        assert self.password_messages == [], "the impostor received a PasswordMessage"
 
     def start(self) -> Self:
         thread = threading.Thread(target=self._accept_loop, name="impostor", daemon=True)
@@ -131,6 +155,9 @@ class Impostor:
             with contextlib.suppress(OSError):
                 self._authenticate(client)
                 answer = self._message(client)  # PasswordMessage / SASLInitialResponse, or Terminate
+                if answer is not None and answer[0] == b"p" and self.method in ("cleartext", "md5"):
+                    with self._lock:
+                        self.password_messages.append(answer[1])
                 if answer is not None and answer[0] == b"p" and self.method == "scram":
                     nonce = answer[1].split(b"r=", 1)[1].split(b",", 1)[0]
                     salt = base64.b64encode(b"impostor-salt")

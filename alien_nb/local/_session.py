@@ -1,0 +1,36 @@
+"""The manager's own connections to its servers: SCRAM only, through the private Unix socket."""
+
+from __future__ import annotations
+
+from ._layout import DatabasePaths
+from ._metadata import HOST, Metadata
+
+
+def connect_host(paths: DatabasePaths, port: int) -> str:
+    """Where to reach the server: its private Unix socket folder when the socket is there, else loopback."""
+    if paths.socket_fits(port) and paths.socket_file(port).exists():
+        return str(paths.socket_dir)
+    return HOST
+
+
+def connect_scram(paths: DatabasePaths, metadata: Metadata, dbname: str, *, timeout: int = 10):  # type: ignore[no-untyped-def]
+    """The manager's own connections: SCRAM only, through the Unix socket when there is one.
+
+    ``require_auth`` makes libpq hang up on a server that asks for anything
+    but SCRAM (cleartext, MD5, none), so even an impostor on the loopback
+    port learns nothing of the password; SCRAM itself never sends it.
+    """
+    import psycopg
+
+    return psycopg.connect(
+        host=connect_host(paths, metadata.port),
+        port=metadata.port,
+        user=metadata.username,
+        password=metadata.password.get_secret_value(),
+        dbname=dbname,
+        autocommit=True,
+        connect_timeout=timeout,
+        require_auth="scram-sha-256",
+        sslmode="disable",  # loopback or socket only; the server has no certificate
+        gssencmode="disable",
+    )
