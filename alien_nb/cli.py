@@ -34,11 +34,11 @@ EXIT_FAILED, EXIT_USAGE, EXIT_BUG = 1, 2, 70
 
 def _controller(args: argparse.Namespace) -> Any:
     from .controllers import LocalPostgresController
-    from .local import LocalPostgresManager
-    from .local._home import HomeUnusable, check_home
+    from .local import HomeInvalid, LocalPostgresManager
+    from .local._home import check_home
 
     if args.home is not None and not str(args.home).strip():
-        raise HomeUnusable(args.home, "the path is empty")
+        raise HomeInvalid(args.home, "the path is empty")
     notify = (lambda _msg: None) if getattr(args, "quiet", False) else None
     manager = LocalPostgresManager(args.home, notify=notify, monitor=False)
     # Commands that may create a database must be able to write there; the others only read.
@@ -448,9 +448,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         _say("error", exc.message, secrets)
         if exc.hint:
             _say("hint", exc.hint, secrets, prog=False)
-        from .local._home import HomeUnusable
+        from .local import HomeInvalid
 
-        return EXIT_USAGE if isinstance(exc, HomeUnusable) else EXIT_FAILED
+        return EXIT_USAGE if isinstance(exc, HomeInvalid) else EXIT_FAILED
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # `alien-nb logs NAME | head`: the reader left, nothing is wrong

@@ -76,10 +76,10 @@ class CredentialsRejected(StartFailed):
 class HomeInvalid(LocalServerError):
     """alien_nb's home folder cannot hold databases."""
 
-    def __init__(self, home: Path, reason: str) -> None:
+    def __init__(self, home: Path | str, reason: str) -> None:
         self.home, self.reason = home, reason
         super().__init__(
-            f"Cannot keep local databases in {home}: {reason}. Nothing was changed.",
+            f"The alien-nb home {str(home)!r} cannot be used: {reason}. Nothing was changed.",
             hint="Point ALIEN_NB_HOME (or --home) at a folder of yours that you can write, "
             "for example ~/.local/share/alien-nb.",
         )

@@ -14,20 +14,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-from ..core._errors import show_as_public
-from ._errors import LocalServerError
-
-
-class HomeUnusable(LocalServerError):
-    """The alien_nb home (``--home``, ``$ALIEN_NB_HOME``) cannot hold databases."""
-
-    def __init__(self, home: Path | str, reason: str) -> None:
-        self.home, self.reason = home, reason
-        super().__init__(
-            f"The alien-nb home {str(home)!r} cannot be used: {reason}.",
-            hint="Point --home or ALIEN_NB_HOME at a folder you can write, "
-            "for example ~/.local/share/alien-nb.",
-        )
+from ._errors import HomeInvalid
 
 
 def _why(exc: OSError) -> str:
@@ -47,7 +34,7 @@ def check_home(home: Path, *, create: bool) -> None:
 
     A home that does not exist yet is fine for commands that only read (it
     holds no databases); ``create`` proves that it (or the folder it will be
-    made in) can be written, without creating anything. Raise `HomeUnusable`
+    made in) can be written, without creating anything. Raise `HomeInvalid`
     naming the problem.
     """
     for path in (home, home / "postgres"):
@@ -56,11 +43,11 @@ def check_home(home: Path, *, create: bool) -> None:
         except FileNotFoundError:
             break
         except OSError as exc:
-            raise HomeUnusable(home, _why(exc)) from None
+            raise HomeInvalid(home, _why(exc)) from None
         if not stat.S_ISDIR(mode):
             what = "a file" if stat.S_ISREG(mode) else "a device or other special file"
             where = "it is" if path == home else f"{path} is"
-            raise HomeUnusable(home, f"{where} {what}, not a folder")
+            raise HomeInvalid(home, f"{where} {what}, not a folder")
     if not create:
         return
     # Probe the deepest folder that exists, creating nothing: the start itself makes the rest.
@@ -68,12 +55,9 @@ def check_home(home: Path, *, create: bool) -> None:
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent
     if not folder.is_dir():
-        raise HomeUnusable(home, f"{folder} is not a folder")
+        raise HomeInvalid(home, f"{folder} is not a folder")
     try:
         with tempfile.TemporaryFile(dir=folder, prefix=".alien-nb-write-probe-"):
             pass
     except OSError as exc:
-        raise HomeUnusable(home, _why(exc)) from None
-
-
-show_as_public(globals())
+        raise HomeInvalid(home, _why(exc)) from None

@@ -414,7 +414,7 @@ def test_stop_or_delete_of_unknown_names_keeps_every_handle(ip: Any) -> None:
 
 @pytest.mark.parametrize("home", ["/dev/null", "/dev/null/sub", "/sys/alien-nb-magic-home"])
 def test_an_unusable_home_is_one_clear_error_in_the_notebook(ip: Any, home: str) -> None:
-    from alien_nb.local._home import HomeUnusable
+    from alien_nb.local import HomeInvalid
     from alien_nb.notebook._panel import Panel
     from alien_nb.notebook._state import NotebookState
 
@@ -425,7 +425,7 @@ def test_an_unusable_home_is_one_clear_error_in_the_notebook(ip: Any, home: str)
         if home.startswith("/sys"):
             lines = ["start mag-home"]  # nothing there to list: reading it is fine
         for line in lines:
-            with pytest.raises(HomeUnusable) as info:
+            with pytest.raises(HomeInvalid) as info:
                 ip.run_line_magic("alien_postgres", line)
             shown = info.value._render_traceback_()
             assert len(shown) == 2 and "cannot be used" in shown[0] and shown[1].startswith("What to do:")
