@@ -42,16 +42,20 @@ def as_queries(queries: Any, dim: int) -> np.ndarray:
     return q
 
 
-def _settings(ef_search: int | None, probes: int | None, filtered: bool) -> dict[str, str]:
+def _settings(ef_search: int | None, probes: int | None, filtered: bool, k: int) -> dict[str, str]:
     settings = {}
     if ef_search is not None:
         settings["hnsw.ef_search"] = str(int(ef_search))
     if probes is not None:
         settings["ivfflat.probes"] = str(int(probes))
-    if filtered:
-        # With a WHERE clause an index scan may run dry before k rows pass the
-        # filter; iterative scans (pgvector >= 0.8, which the local server has) keep going.
-        settings["hnsw.iterative_scan"] = "strict_order"
+    if filtered or k > (ef_search or 40):
+        # An HNSW scan stops after ef_search rows and an IVFFlat scan after its probes'
+        # lists: with a WHERE clause, or k above ef_search, fewer than k rows would come back.
+        # Iterative scans (pgvector >= 0.8, which the local server has and sets itself)
+        # keep going. relaxed_order, because strict_order skips every row found after a
+        # farther one; the rows are sorted by distance here instead.
+        settings["hnsw.iterative_scan"] = "relaxed_order"
+        settings["ivfflat.iterative_scan"] = "relaxed_order"
     return settings
 
 
@@ -97,9 +101,11 @@ def search(
             table, column, chosen.operator, k, tuple(columns), where or "", id_column
         )
         vec = q[0] if kind == "vector" else q[0].astype(np.float16)
-        settings = _settings(ef_search, probes, bool(where))
+        settings = _settings(ef_search, probes, bool(where), k)
         with forgetting_on_error(conn, table):
             rows = _run_single(conn, statement, {**bind, "_alien_q": vec}, settings)
+        # A relaxed-order scan may return a row or two out of order past its first batch.
+        rows.sort(key=lambda row: row[1])
         if not columns:
             # Column arrays build a frame faster than records: this path is timed per query.
             return pd.DataFrame({
@@ -114,7 +120,7 @@ def search(
     with (
         forgetting_on_error(conn, table),
         conn.transaction(),
-        scoped_settings(conn, _settings(ef_search, probes, bool(where))),
+        scoped_settings(conn, _settings(ef_search, probes, bool(where), k)),
     ):
         rows = _many(
             conn, table, q, k, kind, chosen.operator, column, id_column, extra, condition, bind, owns
