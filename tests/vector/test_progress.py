@@ -10,17 +10,21 @@ from __future__ import annotations
 
 import queue
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, ClassVar
 
+import nbformat
 import numpy as np
 import psycopg
 import pytest
 from jupyter_client.manager import start_new_kernel
+from nbclient import NotebookClient
 
 from alien_nb import vector
 from alien_nb.core import _progress
 from alien_nb.core._progress import Progress, set_watch_policy, someone_watches
 from alien_nb.vector import _index, _load
+from tests.local.conftest import stop_everything
 
 
 @pytest.fixture
@@ -146,3 +150,27 @@ def test_a_real_kernel_draws_bars_only_for_a_person_at_the_frontend() -> None:
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=True)
+
+
+def test_an_unattended_notebook_saves_no_bar(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reproduction, executed by nbclient like nbval does: before, a start that took a moment
+    and an index build longer than one poll (0.5 s) left their bars in the saved outputs."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("ALIEN_NB_HOME", str(home))
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in (
+        "%load_ext alien_nb",
+        "db = %alien_postgres start unattended",
+        "import numpy as np\nx = np.random.default_rng(0).standard_normal((12_000, 64)).astype(np.float32)\n"
+        "db.vector.load('items', x, replace=True).rows",
+        "db.vector.create_index('items', metric='l2').rows",
+        "%alien_postgres stop unattended",
+    )]  # fmt: skip
+    try:
+        NotebookClient(nb, timeout=300).execute()
+    finally:
+        stop_everything(home)
+    kinds = [{o["output_type"] for o in cell.outputs} for cell in nb.cells]
+    assert kinds == [set(), {"stream"}, {"execute_result"}, {"execute_result"}, {"stream"}]
+    assert "widgets" not in nb.metadata  # no bar's widget state saved either
