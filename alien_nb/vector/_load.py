@@ -171,7 +171,8 @@ def load(
     transaction), so re-running a cell loads the same rows instead of
     appending them again. ``unlogged=True`` makes an UNLOGGED table: faster to fill, but
     emptied after a server crash, so only for throwaway experiments.
-    ``dtype="halfvec"`` stores half-precision vectors.
+    ``dtype="halfvec"`` stores half-precision vectors. With ``progress`` a bar shows where
+    someone watches (a terminal or a Jupyter frontend), never in an unattended run.
 
     Raise `InvalidEmbeddings`, `DimensionMismatch`, or `TableNotFound` (with ``create=False``).
     """
