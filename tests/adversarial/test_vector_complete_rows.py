@@ -219,3 +219,22 @@ def test_search_returns_k_rows_in_order_on_a_server_without_our_settings(vector_
             assert hits.groupby("query_no")["rank"].max().eq(300).all()
         assert conn.execute("SHOW hnsw.iterative_scan").fetchone() == ("off",)  # the session's own
         conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(table)))
+
+
+def test_iterative_scans_asked_for_one_call_only_on_a_non_autocommit_connection(vector_db: str) -> None:
+    from alien_nb import vector
+
+    x = np.random.default_rng(4).standard_normal((500, 8)).astype(np.float32)
+    with psycopg.connect(vector_db, autocommit=True) as setup:
+        vector.load(setup, "k_above_ef_tx", x, replace=True, progress=False)
+        vector.create_index(setup, "k_above_ef_tx", metric="l2", progress=False)
+    with psycopg.connect(vector_db) as conn:  # autocommit off: calls run in the caller's transaction
+        conn.execute("SET hnsw.iterative_scan = off")  # as on a server without alien_nb's settings
+        hits = vector.search(conn, "k_above_ef_tx", x[0], k=200, metric="l2")  # looks up the version
+        assert len(hits) == 200 and hits["distance"].is_monotonic_increasing
+        many = vector.search(conn, "k_above_ef_tx", x[:2], k=200, metric="l2")
+        assert many.groupby("query_no").size().eq(200).all()
+        assert conn.execute("SHOW hnsw.iterative_scan").fetchone() == ("off",)  # nothing leaked
+        conn.rollback()
+    with psycopg.connect(vector_db, autocommit=True) as cleanup:
+        cleanup.execute("DROP TABLE k_above_ef_tx")
