@@ -242,28 +242,28 @@ def _of(digit: int) -> str:
 
 
 class _Progress:
-    """One bar over the demo's steps; the vector helpers' own bars stay off, so there is never two."""
+    """One bar over the demo's steps; the vector helpers' own bars stay off, so there is never two.
+    Drawn only on a terminal or a watched notebook, never into pipes, logs or executed notebooks."""
 
     def __init__(self, total: int, enabled: bool) -> None:
-        from tqdm.auto import tqdm
+        from .core._progress import Progress
 
-        self._bar = tqdm(
-            total=total,
-            desc="alien-nb demo",
-            unit="step",
-            leave=False,
-            disable=None if enabled else True,  # None: shown on a terminal, silent in pipes and logs
-            bar_format="{desc:<36} {bar} {n_fmt}/{total_fmt} [{elapsed}]",
-        )
+        self._bar = Progress(total, "alien-nb demo", enabled=enabled, delay=0, unit="step",
+                             bar_format="{desc:<36} {bar} {n_fmt}/{total_fmt} [{elapsed}]")  # fmt: skip
+        self._failed = False
 
     @contextlib.contextmanager
     def step(self, description: str) -> Iterator[None]:
-        self._bar.set_description_str(description)
-        yield
+        self._bar.describe(description)
+        try:
+            yield
+        except BaseException:
+            self._failed = True
+            raise
         self._bar.update(1)
 
     def close(self) -> None:
-        self._bar.close()
+        self._bar.close(complete=not self._failed)
 
 
 @contextlib.contextmanager

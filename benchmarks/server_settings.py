@@ -38,6 +38,11 @@ STOCK = {
     "max_wal_senders": "10",
     "random_page_cost": "4",
     "jit": "on",
+    # pgvector's own defaults (alien_nb turns iterative scans on so no query loses rows).
+    "hnsw.iterative_scan": "off",
+    "hnsw.max_scan_tuples": "20000",
+    "hnsw.scan_mem_multiplier": "1",
+    "ivfflat.iterative_scan": "off",
     "shared_preload_libraries": "",
 }
 

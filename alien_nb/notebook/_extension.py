@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..core._progress import set_watch_policy
 from ..core._redact import known_redactor
 from ._known import remember_env_passwords, remember_local_passwords
 from ._magics import AlienPostgresMagics, register
@@ -25,6 +26,7 @@ def load(shell: Any) -> AlienPostgresMagics:
     magics = register(shell, redactor)
     scrubber = Scrubber(shell, redactor)
     scrubber.install()
+    set_watch_policy(lambda: _frontend_watches(shell))
     _LOADED[id(shell)] = (magics, scrubber)
     return magics
 
@@ -34,7 +36,18 @@ def unload(shell: Any) -> None:
     if entry is None:
         return
     magics, scrubber = entry
+    set_watch_policy(None)
     scrubber.uninstall()
     magics.close()
     if magics in shell.configurables:
         shell.configurables.remove(magics)
+
+
+def _frontend_watches(shell: Any) -> bool | None:
+    """Is a person at this kernel's frontend? Unattended executors (nbclient, nbval, papermill)
+    send every cell with allow_stdin off, as no one could answer input(); Jupyter's own
+    frontends allow it. Outside a kernel (terminal IPython) the terminal test decides."""
+    kernel = getattr(shell, "kernel", None)
+    if kernel is None:
+        return None
+    return bool(getattr(kernel, "_allow_stdin", True))

@@ -83,10 +83,10 @@ _CHUNK = 50_000
 
 
 def _fetch_with_progress(cur: psycopg.Cursor[Any], wanted: int) -> list[Any]:
-    from tqdm.auto import tqdm
+    from ..core._progress import Progress
 
     rows: list[Any] = []
-    with tqdm(total=wanted, desc="fetching", unit=" rows", delay=0.5, leave=False) as bar:
+    with Progress(wanted, "fetching", delay=0.5, unit=" rows") as bar:
         while len(rows) < wanted:
             chunk = cur.fetchmany(min(_CHUNK, wanted - len(rows)))
             if not chunk:

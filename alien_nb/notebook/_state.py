@@ -230,22 +230,20 @@ class NotebookState:
 
 
 class _StartProgress:
-    """A progress bar over the start steps; shown only if the start takes a moment."""
+    """A progress bar over the start steps; shown only if the start takes a moment, and someone watches."""
 
     _STEPS = ("init", "start", "bootstrap")
 
     def __init__(self, name: str) -> None:
-        from tqdm.auto import tqdm
+        from ..core._progress import Progress
 
-        self._bar = tqdm(total=len(self._STEPS), desc=f"starting {name}", delay=0.3, leave=False)
+        self._bar = Progress(len(self._STEPS), f"starting {name}", delay=0.3)
         self._done = 0
 
     def step(self, name: str) -> None:
         target = self._STEPS.index(name) if name in self._STEPS else self._done
-        self._bar.set_postfix_str(name)
-        self._bar.update(max(target - self._done, 0))
         self._done = max(target, self._done)
+        self._bar.show(self._done, name)  # not tqdm's set_postfix_str: that draws before the delay
 
-    def close(self) -> None:
-        self._bar.update(len(self._STEPS) - self._done)
-        self._bar.close()
+    def close(self, *, complete: bool = True) -> None:
+        self._bar.close(complete=complete)

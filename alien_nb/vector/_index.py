@@ -14,6 +14,7 @@ import psycopg
 from psycopg import sql
 
 from ..core import format_size
+from ..core._progress import Progress, someone_watches
 from ._errors import IndexMemoryWarning, VectorError
 from ._metrics import metric as get_metric
 from ._tables import scoped_settings, split_name, vector_column
@@ -94,7 +95,8 @@ def create_index(
     for a remote server the server's own setting is the cap, unless
     ``maintenance_work_mem`` (bytes) is given. Parallel workers default to
     the number of cores (of this machine, for a local server). IVFFlat ``lists`` default to
-    rows/1000. A progress bar follows ``pg_stat_progress_create_index``.
+    rows/1000. A progress bar follows ``pg_stat_progress_create_index`` where someone watches
+    (a terminal or a Jupyter frontend; never in an unattended run such as nbval).
 
     Raise `VectorError` for an unknown method or metric, `TableNotFound` for a missing table.
     """
@@ -139,8 +141,9 @@ def create_index(
         sql.Identifier(name), split_name(table), sql.SQL(method), sql.Identifier(column),
         sql.SQL(chosen.opclass(kind)), with_opts,
     )  # fmt: skip
-    watcher = _ProgressWatcher(conn, rows) if progress else None
+    watcher = _ProgressWatcher(conn, rows) if progress and someone_watches() else None
     started = time.perf_counter()
+    built = False
     try:
         build_settings = {
             "maintenance_work_mem": f"{mwm // 1024}kB",
@@ -148,9 +151,10 @@ def create_index(
         }
         with scoped_settings(conn, build_settings):
             conn.execute(statement)
+        built = True
     finally:
         if watcher is not None:
-            watcher.stop()
+            watcher.stop(complete=built)
     seconds = time.perf_counter() - started
     schema = sql.Identifier(*table.split(".")[:-1], name) if "." in table else sql.Identifier(name)
     found = conn.execute("SELECT pg_relation_size(to_regclass(%s))", (schema.as_string(conn),)).fetchone()
@@ -171,28 +175,31 @@ def _current_mwm(conn: psycopg.Connection[Any]) -> int:
 
 
 class _ProgressWatcher:
-    """Polls pg_stat_progress_create_index from a second connection into a progress bar."""
+    """Polls pg_stat_progress_create_index from a second connection into a progress bar.
+
+    The poller sees the build's last state at best half a second late, so the bar is closed by
+    the build's outcome (complete when CREATE INDEX returned), never by the last poll.
+    """
 
     def __init__(self, conn: psycopg.Connection[Any], rows: int) -> None:
         self._pid = conn.info.backend_pid
         self._params: dict[str, Any] = {**conn.info.get_parameters(), "password": conn.info.password or ""}
-        self._rows = rows
+        # Made here, in the caller's thread: whether someone watches is a property of the caller's run.
+        self._bar = Progress(max(rows, 1), "building index", delay=2.0, unit=" rows")
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._run, name="alien_nb-index-progress", daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
+    def stop(self, *, complete: bool) -> None:
         self._done.set()
         self._thread.join(timeout=5)
+        self._bar.close(complete=complete)
 
     def _run(self) -> None:
-        from tqdm.auto import tqdm
-
         try:
             watcher = psycopg.connect(**self._params, autocommit=True)
         except psycopg.Error:
             return
-        bar = tqdm(total=self._rows or None, desc="building index", unit=" rows", delay=2.0, leave=False)
         try:
             with watcher:
                 while not self._done.wait(0.5):
@@ -204,13 +211,9 @@ class _ProgressWatcher:
                     if row is None:
                         continue
                     phase, tuples_done, tuples_total, blocks_done, blocks_total = row
-                    bar.set_postfix_str(str(phase))
+                    # Phases count tuples or blocks: shown as the same fraction of the table's rows.
                     done, total = (tuples_done, tuples_total) if tuples_total else (blocks_done, blocks_total)
                     if total:
-                        bar.total = total
-                        bar.n = done
-                        bar.refresh()
+                        self._bar.show(self._bar.total * done / total, str(phase))
         except psycopg.Error:
             pass
-        finally:
-            bar.close()

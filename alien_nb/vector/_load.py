@@ -12,6 +12,7 @@ import numpy as np
 import psycopg
 from psycopg import sql
 
+from ..core._progress import Progress
 from ._binary import FIXED_TYPES, row_dtype, stream_rows
 from ._errors import DimensionMismatch, InvalidEmbeddings, TableNotFound, VectorError
 from ._tables import forget_columns, regclass, split_name, vector_column
@@ -170,7 +171,8 @@ def load(
     transaction), so re-running a cell loads the same rows instead of
     appending them again. ``unlogged=True`` makes an UNLOGGED table: faster to fill, but
     emptied after a server crash, so only for throwaway experiments.
-    ``dtype="halfvec"`` stores half-precision vectors.
+    ``dtype="halfvec"`` stores half-precision vectors. With ``progress`` a bar shows where
+    someone watches (a terminal or a Jupyter frontend), never in an unattended run.
 
     Raise `InvalidEmbeddings`, `DimensionMismatch`, or `TableNotFound` (with ``create=False``).
     """
@@ -323,32 +325,27 @@ def _copy(
     with conn.cursor().copy(statement) as copy:
         if all(c.fixed for c in meta):
             extra = [(c.name, c.values) for c in meta]
-            bar = _bar(len(ids), progress, unit=" rows")
             row_size = row_dtype(
                 matrix.shape[1], kind, [(name, str(col.dtype)) for name, col in extra]
             ).itemsize
-            for chunk in stream_rows(ids, matrix, kind, extra):
-                copy.write(chunk)  # psycopg hands it to libpq before the buffer is reused
-                bar.update(len(chunk) // row_size)  # 0 for the header and trailer
-            bar.close()
+            with _bar(len(ids), progress) as bar:
+                for chunk in stream_rows(ids, matrix, kind, extra):
+                    copy.write(chunk)  # psycopg hands it to libpq before the buffer is reused
+                    bar.update(len(chunk) // row_size)  # 0 for the header and trailer
         else:
             # Text and other variable-width metadata: row by row (psycopg dumps each value).
             from pgvector import HalfVector, Vector
 
             copy.set_types(["int8", kind, *(c.pg_type for c in meta)])
-            bar = _bar(len(ids), progress, unit=" rows")
             values = [c.values.tolist() if isinstance(c.values, np.ndarray) else c.values for c in meta]
             wrap = Vector if kind == "vector" else HalfVector
-            for i in range(len(ids)):
-                copy.write_row([int(ids[i]), wrap(matrix[i]), *(col[i] for col in values)])
-                if i % 10_000 == 0:
-                    bar.update(min(10_000, len(ids) - i))
-            bar.close()
+            with _bar(len(ids), progress) as bar:
+                for i in range(len(ids)):
+                    copy.write_row([int(ids[i]), wrap(matrix[i]), *(col[i] for col in values)])
+                    if i % 10_000 == 9_999:
+                        bar.update(10_000)
 
 
-def _bar(total: int, enabled: bool, unit: str = "B") -> Any:
-    from tqdm.auto import tqdm
-
-    return tqdm(
-        total=total, desc="loading", unit=unit, unit_scale=True, delay=1.0, leave=False, disable=not enabled
-    )
+def _bar(total: int, enabled: bool) -> Progress:
+    # Closed at its total once every row is written; drawn only where someone watches.
+    return Progress(total, "loading", enabled=enabled, delay=1.0, unit=" rows", unit_scale=True)

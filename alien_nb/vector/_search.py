@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -42,16 +43,41 @@ def as_queries(queries: Any, dim: int) -> np.ndarray:
     return q
 
 
-def _settings(ef_search: int | None, probes: int | None, filtered: bool) -> dict[str, str]:
+# Per connection: does its server's pgvector (>= 0.8) have iterative scans? A cloud server may
+# run an older one, where setting hnsw.iterative_scan is an error ("hnsw" is a reserved prefix).
+_ITERATIVE: weakref.WeakKeyDictionary[psycopg.Connection[Any], bool] = weakref.WeakKeyDictionary()
+
+
+def _has_iterative_scans(conn: psycopg.Connection[Any]) -> bool:
+    known = _ITERATIVE.get(conn)
+    if known is None:
+        query = "SELECT extversion FROM pg_extension WHERE extname = 'vector'"
+        if conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+            with conn.transaction():  # a connection without autocommit stays idle
+                row = conn.execute(query).fetchone()
+        else:
+            row = conn.execute(query).fetchone()
+        parts = [int(p) if p.isdigit() else 0 for p in str(row[0] if row else "0").split(".")[:2]]
+        known = _ITERATIVE[conn] = tuple(parts + [0] * (2 - len(parts))) >= (0, 8)
+    return known
+
+
+def _settings(
+    conn: psycopg.Connection[Any], ef_search: int | None, probes: int | None, filtered: bool, k: int
+) -> dict[str, str]:
     settings = {}
     if ef_search is not None:
         settings["hnsw.ef_search"] = str(int(ef_search))
     if probes is not None:
         settings["ivfflat.probes"] = str(int(probes))
-    if filtered:
-        # With a WHERE clause an index scan may run dry before k rows pass the
-        # filter; iterative scans (pgvector >= 0.8, which the local server has) keep going.
-        settings["hnsw.iterative_scan"] = "strict_order"
+    if (filtered or k > (ef_search or 40)) and _has_iterative_scans(conn):
+        # An HNSW scan stops after ef_search rows and an IVFFlat scan after its probes'
+        # lists: with a WHERE clause, or k above ef_search, fewer than k rows would come back.
+        # Iterative scans (pgvector >= 0.8, which the local server has and sets itself)
+        # keep going. relaxed_order, because strict_order skips every row found after a
+        # farther one; the rows are sorted by distance here instead.
+        settings["hnsw.iterative_scan"] = "relaxed_order"
+        settings["ivfflat.iterative_scan"] = "relaxed_order"
     return settings
 
 
@@ -97,9 +123,11 @@ def search(
             table, column, chosen.operator, k, tuple(columns), where or "", id_column
         )
         vec = q[0] if kind == "vector" else q[0].astype(np.float16)
-        settings = _settings(ef_search, probes, bool(where))
+        settings = _settings(conn, ef_search, probes, bool(where), k)
         with forgetting_on_error(conn, table):
             rows = _run_single(conn, statement, {**bind, "_alien_q": vec}, settings)
+        # A relaxed-order scan may return a row or two out of order past its first batch.
+        rows.sort(key=lambda row: row[1])
         if not columns:
             # Column arrays build a frame faster than records: this path is timed per query.
             return pd.DataFrame({
@@ -111,11 +139,8 @@ def search(
         records = [(0, rank, *row) for rank, row in enumerate(rows, start=1)]
         return pd.DataFrame.from_records(records, columns=names)
     owns = conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
-    with (
-        forgetting_on_error(conn, table),
-        conn.transaction(),
-        scoped_settings(conn, _settings(ef_search, probes, bool(where))),
-    ):
+    settings = _settings(conn, ef_search, probes, bool(where), k)
+    with forgetting_on_error(conn, table), conn.transaction(), scoped_settings(conn, settings):
         rows = _many(
             conn, table, q, k, kind, chosen.operator, column, id_column, extra, condition, bind, owns
         )

@@ -1,0 +1,102 @@
+"""Progress bars that are drawn only where someone watches, and only ever close complete.
+
+Whether a delayed bar appears at all depends on how long the work takes, and so on the machine:
+drawn into a notebook that is executed unattended (nbclient, nbval, papermill, a docs build),
+it makes the saved output differ from one machine to the next. tqdm also draws a bar closed
+short of its total in red, and does so even when its ``delay`` has not passed, so a bar that
+follows the server's progress by polling (and misses the last step) left a red bar behind on
+slow machines. Hence: a bar exists only when `someone_watches` (a terminal, or a notebook
+frontend that lets the user type: unattended executors run every cell with ``allow_stdin``
+off), it appears only after its delay however it is moved, and work that succeeded closes it
+at its total. Work that failed leaves it where it stopped, which is what a watcher wants to see.
+
+It sits in core, below every layer that shows progress (vector, notebook, the demo), and imports
+tqdm only when a bar is actually drawn.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any
+
+# Set by the notebook layer (which alone knows IPython): True / False when it can tell whether a
+# person is at the frontend, None to fall back to the terminal test.
+_policy: Callable[[], bool | None] | None = None
+
+
+def set_watch_policy(policy: Callable[[], bool | None] | None) -> None:
+    global _policy
+    _policy = policy
+
+
+def someone_watches() -> bool:
+    """Is this run being watched live (so that a progress bar helps rather than pollutes)?"""
+    if _policy is not None:
+        verdict = _policy()
+        if verdict is not None:
+            return verdict
+    isatty = getattr(sys.stderr, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except ValueError:  # a closed stream
+        return False
+
+
+class Progress:
+    """A tqdm bar over ``total`` units; a silent no-op where nobody watches or when not ``enabled``."""
+
+    def __init__(
+        self, total: int, desc: str, *, enabled: bool = True, delay: float = 1.0, **options: Any
+    ) -> None:
+        self.total = max(int(total), 0)
+        self._delay = delay
+        self._started = time.monotonic()
+        self._bar: Any = None
+        if enabled and self.total and someone_watches():
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(total=self.total, desc=desc, delay=delay, leave=False, **options)
+
+    @property
+    def drawn(self) -> bool:
+        return self._bar is not None
+
+    def update(self, n: int) -> None:
+        """Move forward by ``n`` (tqdm itself waits for the delay)."""
+        if self._bar is not None and n > 0:
+            self._bar.update(min(n, self.total - self._bar.n))
+
+    def show(self, done: float, postfix: str | None = None) -> None:
+        """Move to ``done`` out of the total, from a poller; drawn only once the delay has passed
+        (tqdm's refresh() would draw at once)."""
+        if self._bar is None:
+            return
+        self._bar.n = int(min(max(done, 0), self.total))
+        if postfix is not None:
+            self._bar.set_postfix_str(postfix, refresh=False)
+        if time.monotonic() - self._started >= self._delay:
+            self._bar.refresh()
+
+    def describe(self, text: str) -> None:
+        if self._bar is not None:
+            self._bar.set_description_str(text, refresh=False)
+
+    def close(self, *, complete: bool = True) -> None:
+        """Close the bar: at its total when the work succeeded, where it stopped when it failed."""
+        bar, self._bar = self._bar, None
+        if bar is None:
+            return
+        if complete:
+            bar.n = self.total
+        bar.close()
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close(complete=kind is None)
