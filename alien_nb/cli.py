@@ -24,7 +24,6 @@ import os
 import shutil
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, NoReturn
 
 from .core import AlienError, binding_env_var, format_size, redacted_connection_string
@@ -484,21 +483,11 @@ def _secrets_under(home_arg: str | None) -> Any:
     Error messages are built without passwords; this is the net under them
     (an unexpected exception may quote anything).
     """
-    from .core import Redactor
+    from .core import known_redactor
+    from .notebook._known import remember_local_passwords
 
-    redactor = Redactor()
-    with contextlib.suppress(Exception):
-        from .local import default_home
-
-        home = Path(home_arg).expanduser() if home_arg else default_home()
-        for path in (home / "postgres").glob("*/metadata.json"):
-            with contextlib.suppress(Exception):
-                if not path.is_file() or path.stat().st_size > 1 << 20:  # never block on a FIFO or /dev/zero
-                    continue
-                password = json.loads(path.read_text(encoding="utf-8")).get("password")
-                if isinstance(password, str) and password:
-                    redactor.add(password)
-    return redactor
+    remember_local_passwords(home_arg or None)
+    return known_redactor()
 
 
 if __name__ == "__main__":

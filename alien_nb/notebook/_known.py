@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -58,12 +59,16 @@ def remember_local_passwords(home: str | Path | None = None) -> list[str]:
 
 def _remember_one(path: Path) -> str | None:
     try:
-        with path.open("rb") as handle:
-            raw = handle.read(_MAX_METADATA + 1)
+        # Non-blocking, no symlinks: a FIFO or a link planted as metadata.json must not hang or redirect us.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
     except FileNotFoundError:
         return None  # a folder that is not (or no longer) a database
     except OSError as exc:
         return f"metadata.json not readable ({exc.strerror or type(exc).__name__}); its password is unknown"
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return "metadata.json is not a regular file; skipped"
+        raw = handle.read(_MAX_METADATA + 1)
     if len(raw) > _MAX_METADATA:
         return "metadata.json is too large to be alien_nb's; skipped"
     try:
