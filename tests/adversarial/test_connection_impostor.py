@@ -39,25 +39,6 @@ from ._connection_crash import (
 from .impostor import Impostor
 
 
-@pytest.fixture
-def home(tmp_path: Path) -> Iterator[Path]:
-    path = tmp_path / "h"
-    yield path
-    stop_everything(path)
-
-
-@pytest.fixture
-def lines() -> Lines:
-    return Lines()
-
-
-@pytest.fixture
-def state(home: Path, lines: Lines) -> Iterator[NotebookState]:
-    state = notebook(home, lines)
-    yield state
-    state.close()
-
-
 def moved_lines(lines: Lines) -> list[str]:
     return [line for line in lines if "now listens on" in line]
 

@@ -11,7 +11,6 @@ committed side effect proves.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,28 +21,8 @@ from IPython.testing import globalipapp
 from alien_nb.local import LocalPostgresManager
 from alien_nb.notebook._database import StatementInterrupted, TransactionLost
 from alien_nb.notebook._state import NotebookState
-from tests.local.conftest import stop_everything
 
-from ._connection_crash import NAME, Lines, kill9, monitor_held_off, notebook, server_port, wait_for
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> Iterator[Path]:
-    path = tmp_path / "h"
-    yield path
-    stop_everything(path)
-
-
-@pytest.fixture
-def lines() -> Lines:
-    return Lines()
-
-
-@pytest.fixture
-def state(home: Path, lines: Lines) -> Iterator[NotebookState]:
-    state = notebook(home, lines)
-    yield state
-    state.close()
+from ._connection_crash import NAME, Lines, kill9, monitor_held_off, server_port, wait_for
 
 
 def crash_and_restart(manager: LocalPostgresManager) -> None:

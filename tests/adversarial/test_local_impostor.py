@@ -17,7 +17,6 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -33,18 +32,6 @@ from tests.adversarial.impostor import Impostor
 from tests.local.conftest import Notices, stop_everything
 
 AUTHS = ["cleartext", "md5"]
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> Iterator[Path]:
-    path = tmp_path / "alien-home"
-    yield path
-    stop_everything(path)
-
-
-@pytest.fixture
-def notices() -> Notices:
-    return Notices()
 
 
 def _password(manager: LocalPostgresManager, name: str) -> str:

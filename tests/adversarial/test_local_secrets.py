@@ -15,7 +15,6 @@ import stat
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -25,21 +24,9 @@ from alien_nb.core import connection_string
 from alien_nb.local import DataDirInvalid, HomeInvalid, LocalPostgresManager, MetadataInvalid
 from alien_nb.local._scram import scram_verifier
 from tests.adversarial.impostor import secret_forms
-from tests.local.conftest import Notices, stop_everything
+from tests.local.conftest import Notices
 
 root_only = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to act as another account")
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> Iterator[Path]:
-    path = tmp_path / "alien-home"
-    yield path
-    stop_everything(path)
-
-
-@pytest.fixture
-def notices() -> Notices:
-    return Notices()
 
 
 def _password(home: Path, name: str) -> str:

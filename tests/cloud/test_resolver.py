@@ -232,7 +232,9 @@ def test_cloud_sql_unreachable_is_bounded_by_the_timeout(tls_postgres: TlsPostgr
     started = time.monotonic()
     with pytest.raises(SecretResolutionFailed):
         Resolver(settings).resolve(cloud_sql_binding(tls_postgres.ca.cert_pem))
-    assert time.monotonic() - started < 15  # the client alone would retry for about a minute
+    # The client alone would retry for about a minute; the bound is generous so that a slow or
+    # loaded machine cannot fail it, and still far below the unbounded retry.
+    assert time.monotonic() - started < 40
 
 
 # -- Key Vault -----------------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -40,7 +39,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "NO_MKDOCS_2_WARNING": "1",  # mkdocs-material's banner about MkDocs 2.0
         "PYTHONWARNINGS": "default",  # pytest's filterwarnings=error does not reach the subprocess
     }
-    started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site_dir)],
         cwd=ROOT,
@@ -49,10 +47,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
         text=True,
         timeout=300,
     )
-    elapsed = time.perf_counter() - started
     assert done.returncode == 0, f"mkdocs build --strict failed:\n{done.stdout}\n{done.stderr}"
     assert "WARNING" not in done.stderr, done.stderr
-    assert elapsed < 60, f"the docs build took {elapsed:.0f} s"
     return site_dir
 
 
