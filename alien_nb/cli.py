@@ -486,7 +486,8 @@ def _secrets_under(home_arg: str | None) -> Any:
     from .core import known_redactor
     from .notebook._known import remember_local_passwords
 
-    remember_local_passwords(home_arg or None)
+    with contextlib.suppress(Exception):  # the net under error messages must never fail itself
+        remember_local_passwords(home_arg or None)
     return known_redactor()
 
 

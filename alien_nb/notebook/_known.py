@@ -65,9 +65,10 @@ def _remember_one(path: Path) -> str | None:
         return None  # a folder that is not (or no longer) a database
     except OSError as exc:
         return f"metadata.json not readable ({exc.strerror or type(exc).__name__}); its password is unknown"
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return "metadata.json not readable (not a regular file); its password is unknown"
     with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return "metadata.json is not a regular file; skipped"
         raw = handle.read(_MAX_METADATA + 1)
     if len(raw) > _MAX_METADATA:
         return "metadata.json is too large to be alien_nb's; skipped"

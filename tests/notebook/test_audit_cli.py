@@ -143,3 +143,18 @@ def test_pre_commit_hook() -> None:
     assert hook["entry"] == "alien-nb audit"
     pyproject = (REPO / "pyproject.toml").read_text()
     assert 'alien-nb = "alien_nb.cli:main"' in pyproject  # the entry's console script
+
+
+def test_planted_fifo_or_symlink_metadata_neither_hangs_nor_redirects(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    (home / "postgres" / "fifo").mkdir(parents=True)
+    os.mkfifo(home / "postgres" / "fifo" / "metadata.json")  # no writer: a plain open() would block forever
+    (home / "postgres" / "link").mkdir()
+    target = tmp_path / "elsewhere.json"
+    target.write_text('{"password": "NotTheRealOneButRead123"}')
+    (home / "postgres" / "link" / "metadata.json").symlink_to(target)
+    folder = leaked_notebooks(tmp_path / "repo", "NotTheRealOneButRead123")
+    done = audit("--home", str(home), "audit", str(folder), "--json")
+    assert done.returncode == 0, done.stderr  # the symlinked file was not followed, so nothing is "known"
+    notes = json.loads(done.stdout)["notes"]
+    assert any(n.startswith("fifo: ") for n in notes) and any(n.startswith("link: ") for n in notes)
