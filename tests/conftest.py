@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,3 +30,22 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in list(os.environ):
         if key.startswith(_STRIPPED_PREFIXES) and key != "ALIEN_NB_HOME":
             monkeypatch.delenv(key)
+
+
+@pytest.fixture(autouse=True)
+def isolated_known_secrets() -> Iterator[None]:
+    """Each test starts with the process-wide secret registry as the session had it.
+
+    In a user's kernel the registry only grows, by design. In one pytest
+    process it would gather every test's passwords, some of them ordinary
+    words ("postgres", "alien"), and then mask those words in other tests'
+    output.
+    """
+    from alien_nb.core import known_redactor
+
+    known = known_redactor()
+    with known._lock:
+        saved = (dict(known._secrets), known._text, known._bytes)
+    yield
+    with known._lock:
+        known._secrets, known._text, known._bytes = saved

@@ -338,7 +338,8 @@ class Database:
             ("password", "hidden"),
         ]
         if info.socket_dir is not None:
-            fields.insert(4, ("socket", info.socket_dir))
+            # Not the folder's path: it differs per machine, and a saved notebook need not say it.
+            fields.insert(4, ("via", "Unix socket (private)"))
         return fields
 
     def __repr__(self) -> str:

@@ -135,7 +135,9 @@ def test_a_server_without_socket_is_reached_by_tcp_then_the_socket(home: Path, l
         LocalPostgresManager(home, notify=lines, monitor=False).start(NAME)
         assert db.sql("SELECT 1 AS one")["one"].tolist() == [1]
         assert db.connection.info.host == str(state.controller.manager.socket_dir(NAME))
-        assert "socket=" in repr(db) and not [line for line in lines if "now listens" in line]
+        assert "via='Unix socket (private)'" in repr(db) and not [
+            line for line in lines if "now listens" in line
+        ]
     finally:
         state.close()
 

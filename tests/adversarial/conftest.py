@@ -1,0 +1,38 @@
+"""Fixtures the adversarial tests share: a private home whose servers are stopped afterwards."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from alien_nb.notebook._state import NotebookState
+from tests.local.conftest import Notices, stop_everything
+
+from ._connection_crash import Lines, notebook
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Iterator[Path]:
+    # Short, so the server's Unix socket path fits (tests that want TCP only make a deep one).
+    path = tmp_path / "h"
+    yield path
+    stop_everything(path)
+
+
+@pytest.fixture
+def notices() -> Notices:
+    return Notices()
+
+
+@pytest.fixture
+def lines() -> Lines:
+    return Lines()
+
+
+@pytest.fixture
+def state(home: Path, lines: Lines) -> Iterator[NotebookState]:
+    state = notebook(home, lines)
+    yield state
+    state.close()
