@@ -25,7 +25,9 @@ def _literal(values: np.ndarray) -> str:
 
 
 @pytest.mark.parametrize(("ops", "op"), [("vector_ip_ops", "<#>"), ("vector_cosine_ops", "<=>")])
-def test_a_cursor_over_an_unlimited_order_by_returns_every_row_in_order(vector_db: str, ops: str, op: str) -> None:
+def test_a_cursor_over_an_unlimited_order_by_returns_every_row_in_order(
+    vector_db: str, ops: str, op: str
+) -> None:
     rng = np.random.default_rng(11)
     x = rng.standard_normal((ROWS, DIM)).astype(np.float32)
     q = _literal(rng.standard_normal(DIM))
