@@ -223,9 +223,11 @@ def cmd_url(args: argparse.Namespace) -> int:
     _require_existing(controller, args.name)
     binding = controller.runtime_binding(args.name)
     if args.show_password:
-        from .core import connection_string
+        from .resolver._connection import resolve_inline
 
-        print(connection_string(binding).get_secret_value())
+        # The contract URL plus require_auth=scram-sha-256: pasted into psql or any libpq
+        # client, it never answers a program squatting on the port with the password.
+        print(resolve_inline(binding).libpq_uri().get_secret_value())
     else:
         print(redacted_connection_string(binding))
     return 0
@@ -411,7 +413,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     backend(p)
     p = add("url", cmd_url, "its connection URL (password masked)", json_flag=False)
-    p.add_argument("--show-password", action="store_true", help="print the real password in the URL")
+    p.add_argument(
+        "--show-password",
+        action="store_true",
+        help="print the real password in the URL (with require_auth=scram-sha-256, for libpq clients)",
+    )
     p = add("run", cmd_run, "run a command with ALIEN_<NAME>_BINDING set", json_flag=False)
     p.add_argument(
         "--create", action="store_true", help="create the database if it does not exist (default: refuse)"

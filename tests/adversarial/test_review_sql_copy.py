@@ -17,6 +17,9 @@ from tests.local.conftest import stop_everything
 
 
 @pytest.mark.parametrize("copy", ["COPY (SELECT 1) TO STDOUT", "COPY (SELECT 1) TO STDOUT; SELECT 2"])
+@pytest.mark.xfail(
+    reason="issue 12 (SQL: COPY in a cell) owns this: COPY TO STDOUT still wedges the handle", strict=True
+)
 def test_a_failed_copy_leaves_the_handle_usable(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, copy: str
 ) -> None:

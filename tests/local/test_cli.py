@@ -48,7 +48,9 @@ def test_cli_lifecycle(home: Path) -> None:
     masked = cli(home, "url", "cli-db").stdout.strip()
     assert masked == f"postgres://postgres:****@127.0.0.1:{port}/cli-db?sslmode=disable"
     shown = cli(home, "url", "cli-db", "--show-password").stdout.strip()
-    assert shown == f"postgres://postgres:{password}@127.0.0.1:{port}/cli-db?sslmode=disable"
+    assert shown == (
+        f"postgres://postgres:{password}@127.0.0.1:{port}/cli-db?sslmode=disable&require_auth=scram-sha-256"
+    )
 
     # A worker gets the binding through the environment only, and alien-nb prints nothing itself.
     run = cli(home, "run", "cli-db", "--", sys.executable, "-c", CHILD)
