@@ -244,7 +244,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     # Before anything starts: a typo in the command must not start (or create) a database.
     program = shutil.which(command[0])
     if program is None:
-        raise AlienError(f"Command not found: {command[0]!r}.", hint="Check the command and your PATH.")
+        # which() also says None for a folder or a file without the x bit given by path: name those.
+        given = command[0]
+        if os.sep in given and os.path.isdir(given):
+            raise AlienError(f"{given!r} is a directory, not a command.", hint="Name a program to run in it.")
+        if os.sep in given and os.path.exists(given):
+            raise AlienError(f"{given!r} is not executable.", hint=f"Make it executable (chmod +x {given}).")
+        raise AlienError(f"Command not found: {given!r}.", hint="Check the command and your PATH.")
     args.quiet = True  # before the controller exists: `run` prints nothing of its own
     controller = _controller(args)
     if not args.create:

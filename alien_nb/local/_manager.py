@@ -172,7 +172,7 @@ class LocalPostgresManager:
     # -- public API -----------------------------------------------------------
 
     def start(
-        self, id: str, version: str | None = None, *, progress: Callable[[str], None] | None = None
+        self, id: str, version: str | int | None = None, *, progress: Callable[[str], None] | None = None
     ) -> LocalPostgresBinding:
         """Start database ``id`` (init, start, or attach) and return its full binding.
 
@@ -186,11 +186,14 @@ class LocalPostgresManager:
         server does not come up. ``progress`` is told each step as it begins:
         "init", "start", "bootstrap".
         """
+        if isinstance(version, int) and not isinstance(version, bool):
+            version = str(version)  # start("x", version=18) means "18"
         _check_name(id, version)
+        major = version if isinstance(version, str) else None  # anything else was refused above
         paths = self._paths(id)
         self._prepare_home(paths)
         with database_lock(paths.lock, id):
-            binding = self._start_locked(paths, version, progress or (lambda _step: None))
+            binding = self._start_locked(paths, major, progress or (lambda _step: None))
         self._ensure_monitor()
         return binding
 
@@ -202,14 +205,14 @@ class LocalPostgresManager:
         and reported through ``notify``.
         """
         paths = self._existing(id)
-        with database_lock(paths.lock, id):
+        with self._locked_existing(paths):
             self._set_desired(paths, "stopped")
             return self._stop_locked(paths)
 
     def delete(self, id: str) -> None:
         """Stop the server, then remove the database's folder. Refuses if the stop fails."""
         paths = self._existing(id)
-        with database_lock(paths.lock, id):
+        with self._locked_existing(paths):
             self._set_desired(paths, "stopped")
             self._stop_locked(paths)
             pid = self._server_pid(paths)
@@ -231,6 +234,8 @@ class LocalPostgresManager:
         credentials = None
         if info is not None and info.status == "ready" and metadata is not None:
             credentials = self._probe(paths, metadata)
+        if not paths.root.is_dir():
+            raise DatabaseNotFound(id, self.home)  # deleted while we looked: report that, not "broken"
         return LocalStatus.observe(
             name=id,
             metadata=metadata,
@@ -252,7 +257,13 @@ class LocalPostgresManager:
             for p in root.iterdir()
             if _valid_name(p.name) and ((p / "metadata.json").exists() or (p / "data").exists())
         )
-        return [self.status(name) for name in names]
+        statuses = []
+        for name in names:
+            try:
+                statuses.append(self.status(name))
+            except DatabaseNotFound:
+                continue  # deleted since the folder listing
+        return statuses
 
     def binding(self, id: str) -> LocalPostgresBinding:
         """The full binding from metadata, without starting anything."""
@@ -388,6 +399,18 @@ class LocalPostgresManager:
                     f"with --version {version} and move the data with pg_dump.",
                 )
             return metadata
+        if paths.state.exists() or paths.state.is_symlink():
+            # A state.json without metadata.json: either a creation killed between the two
+            # writes (it says "not initialised"), or metadata.json was lost beside a data dir
+            # that is not there (unmounted?): never make a new database over that.
+            recorded = read_state(paths.state).initialized
+            if recorded is not False:
+                raise DataDirInvalid(
+                    paths.data,
+                    f"it is missing or empty and {paths.metadata} is missing, but {paths.state} "
+                    + ("says this database was initialised before" if recorded else "is unreadable"),
+                    hint=_refuse_init_hint(paths),
+                )
         install = find_installation(version)
         metadata = Metadata(
             resource_id=paths.name,
@@ -399,6 +422,9 @@ class LocalPostgresManager:
             data_dir=str(paths.data),
         )
         self._make_private_dir(paths.root)
+        # state.json first, durably: from the moment metadata.json exists, a missing or
+        # unreadable state.json means "unknown", and start refuses to run initdb.
+        write_state(paths.state, DesiredState(initialized=False))
         write_metadata(paths.metadata, metadata)
         return metadata
 
@@ -406,6 +432,8 @@ class LocalPostgresManager:
         try:
             metadata = read_metadata(paths.metadata, on_loose_mode=self._loose_notice(paths))
         except FileNotFoundError:
+            if not paths.root.is_dir():
+                raise DatabaseNotFound(paths.name, self.home) from None  # deleted meanwhile
             raise MetadataInvalid(paths.metadata, paths.data, "is missing") from None
         except MetadataProblem as exc:
             raise MetadataInvalid(paths.metadata, paths.data, str(exc)) from None
@@ -496,12 +524,16 @@ class LocalPostgresManager:
                 "a data directory.",
             )
         state = read_state(paths.state)
-        if state.initialized:
+        if state.initialized is not False:
+            # Only a state.json that says "not initialised yet" (written before metadata.json
+            # when the database was created) allows initdb; unknown is treated as initialised.
             raise DataDirInvalid(
                 paths.data,
-                "it is missing or empty, but this database was initialised before",
-                hint=f"Bring the data back (a disk that is not mounted?) and start again; to start over "
-                f"with an empty database, run `alien-nb delete {paths.name} --yes` first.",
+                "it is missing or empty, but this database was initialised before"
+                if state.initialized
+                else f"it is missing or empty, and {paths.state} (which records whether this database "
+                "was ever initialised) is missing or unreadable",
+                hint=_refuse_init_hint(paths),
             )
         account = self._server_account()
         staging = paths.root / f".data-initdb-{os.getpid()}-{threading.get_ident()}"
@@ -798,6 +830,14 @@ class LocalPostgresManager:
             raise DatabaseNotFound(id, self.home)
         return paths
 
+    @contextlib.contextmanager
+    def _locked_existing(self, paths: DatabasePaths) -> Iterator[None]:
+        """The database lock, then the folder checked again: a delete may have won the lock first."""
+        with database_lock(paths.lock, paths.name):
+            if not paths.root.is_dir():
+                raise DatabaseNotFound(paths.name, self.home)
+            yield
+
     def _set_desired(self, paths: DatabasePaths, desired: str) -> None:
         state = read_state(paths.state)
         if state.desired != desired:
@@ -882,23 +922,37 @@ def _valid_name(name: str) -> bool:
     return True
 
 
-def _check_name(id: str, version: str | None) -> None:
+def _check_name(id: object, version: object) -> None:
+    name_hint = "Name it with letters, digits, '-' or '_', as a string (for example 'vec-db')."
+    if not isinstance(id, str):
+        raise InvalidResource(f"the database name must be a string, not {type(id).__name__}", hint=name_hint)
     if id in _RESERVED_NAMES:
         raise InvalidResource(
             f"the database name {id!r} is reserved by PostgreSQL",
             hint="Pick another name, for example vec-db.",
         )
-    fields: dict[str, str] = {"id": id}
-    if version is not None:
-        fields["version"] = version
     try:
-        Postgres.parse(fields)
+        Postgres.parse({"id": id})
     except InvalidResource as exc:
+        raise InvalidResource(exc.reason.replace("`id`", "the database name"), hint=name_hint) from None
+    if version is None:
+        return
+    version_hint = 'Give the major version as a string, for example version="18", or leave it out.'
+    if not isinstance(version, str):
         raise InvalidResource(
-            exc.reason.replace("`id`", "the database name"),
-            hint="Name it with letters, digits, '-' or '_' (for example vec-db); "
-            'a version is a major number such as "18".',
-        ) from None
+            f"the version must be a string like '18', not {type(version).__name__}", hint=version_hint
+        )
+    try:
+        Postgres.parse({"id": id, "version": version})
+    except InvalidResource as exc:
+        raise InvalidResource(exc.reason.replace("`version`", "the version"), hint=version_hint) from None
+
+
+def _refuse_init_hint(paths: DatabasePaths) -> str:
+    return (
+        f"Bring the data back (a disk that is not mounted? a restored backup?) and start again; to start "
+        f"over with an empty database, run `alien-nb delete {paths.name} --yes` first."
+    )
 
 
 def _locale_args(major: str) -> list[str]:

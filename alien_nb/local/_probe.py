@@ -16,6 +16,7 @@ import hmac
 import secrets
 import socket
 import struct
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,12 @@ from pydantic import SecretStr
 from ._scram import _saslprep
 
 _SASL, _SASL_CONTINUE, _SASL_FINAL, _OK = 10, 11, 12, 0
+
+#: The server takes the count from the verifier alien_nb gave initdb (4096, `_scram.ITERATIONS`);
+#: more than 24 times that (about 50 ms of pbkdf2) is a hostile server making `status` spin.
+MAX_ITERATIONS = 100_000
+#: Messages between AuthenticationOk and ReadyForQuery: a real server sends about 20.
+_MAX_MESSAGES = 1000
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,28 @@ class ProbeResult:
 
 class _Refused(Exception):
     pass
+
+
+class _Timed:
+    """A socket whose every read and write shares one deadline: a server dripping a byte at a
+    time cannot keep `status` waiting past ``timeout`` in all."""
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        self._sock, self._deadline = sock, deadline
+
+    def _arm(self) -> None:
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0:
+            raise _Refused("the server took too long to answer")
+        self._sock.settimeout(remaining)
+
+    def recv(self, n: int) -> bytes:
+        self._arm()
+        return self._sock.recv(n)
+
+    def sendall(self, data: bytes) -> None:
+        self._arm()
+        self._sock.sendall(data)
 
 
 def probe_login(
@@ -64,18 +93,18 @@ def probe_login(
         with sock:
             sock.settimeout(timeout)
             sock.connect(address)  # type: ignore[arg-type]
-            return _login(sock, user, password, database)
+            return _login(_Timed(sock, time.monotonic() + timeout), user, password, database)
     except _Refused as exc:
         return ProbeResult(ok=False, problem=str(exc))
     except (OSError, struct.error, ValueError, IndexError) as exc:
         return ProbeResult(ok=False, problem=f"no answer ({type(exc).__name__})")
 
 
-def _send(sock: socket.socket, kind: bytes, body: bytes) -> None:
+def _send(sock: _Timed, kind: bytes, body: bytes) -> None:
     sock.sendall(kind + struct.pack("!i", len(body) + 4) + body)
 
 
-def _recv_exact(sock: socket.socket, n: int) -> bytes:
+def _recv_exact(sock: _Timed, n: int) -> bytes:
     data = b""
     while len(data) < n:
         chunk = sock.recv(n - len(data))
@@ -85,7 +114,7 @@ def _recv_exact(sock: socket.socket, n: int) -> bytes:
     return data
 
 
-def _message(sock: socket.socket) -> tuple[bytes, bytes]:
+def _message(sock: _Timed) -> tuple[bytes, bytes]:
     kind = _recv_exact(sock, 1)
     (length,) = struct.unpack("!i", _recv_exact(sock, 4))
     if not 4 <= length <= 1 << 20:
@@ -100,7 +129,7 @@ def _error_code(body: bytes) -> str | None:
     return None
 
 
-def _auth(sock: socket.socket) -> tuple[int, bytes] | ProbeResult:
+def _auth(sock: _Timed) -> tuple[int, bytes] | ProbeResult:
     kind, body = _message(sock)
     if kind == b"E":
         return ProbeResult(ok=False, sqlstate=_error_code(body))
@@ -110,7 +139,7 @@ def _auth(sock: socket.socket) -> tuple[int, bytes] | ProbeResult:
     return code, body[4:]
 
 
-def _login(sock: socket.socket, user: str, password: SecretStr, database: str) -> ProbeResult:
+def _login(sock: _Timed, user: str, password: SecretStr, database: str) -> ProbeResult:
     params = b"".join(
         k.encode() + b"\0" + v.encode() + b"\0" for k, v in (("user", user), ("database", database))
     )
@@ -132,14 +161,11 @@ def _login(sock: socket.socket, user: str, password: SecretStr, database: str) -
     code, server_first = step
     if code != _SASL_CONTINUE:
         raise _Refused("the server broke off the SCRAM exchange")
-    fields = dict(item.split("=", 1) for item in server_first.decode().split(","))
-    if not fields["r"].startswith(nonce):
-        raise _Refused("the server's SCRAM nonce does not extend ours")
-    salt, iterations = base64.b64decode(fields["s"]), int(fields["i"])
+    salt, iterations, server_nonce = _server_first(server_first, nonce)
     salted = hashlib.pbkdf2_hmac("sha256", _saslprep(password.get_secret_value()).encode(), salt, iterations)
     client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
-    final_bare = f"c=biws,r={fields['r']}"
-    auth_message = f"{first_bare},{server_first.decode()},{final_bare}".encode()
+    final_bare = f"c=biws,r={server_nonce}"
+    auth_message = f"{first_bare},{server_first.decode('ascii')},{final_bare}".encode()
     signature = hmac.new(hashlib.sha256(client_key).digest(), auth_message, hashlib.sha256).digest()
     proof = bytes(a ^ b for a, b in zip(client_key, signature, strict=True))
     _send(sock, b"p", f"{final_bare},p={base64.b64encode(proof).decode()}".encode())
@@ -151,10 +177,51 @@ def _login(sock: socket.socket, user: str, password: SecretStr, database: str) -
     expected = base64.b64encode(hmac.new(server_key, auth_message, hashlib.sha256).digest())
     if code != _SASL_FINAL or not hmac.compare_digest(server_final, b"v=" + expected):
         raise _Refused("the server could not prove it knows the password")
-    while True:  # AuthenticationOk, parameters, then ReadyForQuery, or an error (no such database)
+    # AuthenticationOk, parameters, a key, notices, then ReadyForQuery, or an error (no such
+    # database). Bounded, so a server that talks forever cannot keep `status` waiting.
+    for _ in range(_MAX_MESSAGES):
         kind, body = _message(sock)
         if kind == b"E":
             return ProbeResult(ok=False, sqlstate=_error_code(body))
         if kind == b"Z":
             _send(sock, b"X", b"")
             return ProbeResult(ok=True)
+        if kind == b"R" and body != struct.pack("!i", _OK):
+            raise _Refused("the server asked for more authentication after SCRAM")
+        if kind not in (b"R", b"S", b"K", b"N"):
+            raise _Refused("an unexpected message")
+    raise _Refused("the server never became ready")
+
+
+def _server_first(message: bytes, nonce: str) -> tuple[bytes, int, str]:
+    """Salt, iteration count and nonce of a server-first-message (RFC 5802 7), or `_Refused`.
+
+    Anything but exactly ``r=<our nonce + more>,s=<base64>,i=<count>[,ext]``
+    is not a Postgres server of ours, and is refused before any hashing.
+    """
+    try:
+        text = message.decode("ascii")
+    except UnicodeDecodeError:
+        raise _Refused("a malformed SCRAM message (not ASCII)") from None
+    parts = text.split(",")
+    if len(parts) < 3 or [part[:2] for part in parts[:3]] != ["r=", "s=", "i="]:
+        raise _Refused("a malformed SCRAM message (no r=, s=, i= in order)")
+    server_nonce, salt_text, count_text = (part[2:] for part in parts[:3])
+    if (
+        not server_nonce.startswith(nonce)
+        or len(server_nonce) == len(nonce)
+        or not all("!" <= ch <= "~" for ch in server_nonce)
+    ):
+        raise _Refused("the server's SCRAM nonce does not extend ours")
+    try:
+        salt = base64.b64decode(salt_text, validate=True)
+    except ValueError:
+        raise _Refused("a malformed SCRAM salt") from None
+    if not salt:
+        raise _Refused("an empty SCRAM salt")
+    if not (count_text.isascii() and count_text.isdigit() and len(count_text) <= 9):
+        raise _Refused("a malformed SCRAM iteration count")
+    iterations = int(count_text)
+    if not 1 <= iterations <= MAX_ITERATIONS:
+        raise _Refused(f"a SCRAM iteration count of {iterations} (alien_nb accepts 1 to {MAX_ITERATIONS})")
+    return salt, iterations, server_nonce

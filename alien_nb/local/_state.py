@@ -14,8 +14,11 @@ class DesiredState:
     desired: str = "stopped"
     #: The database and the vector extension exist.
     bootstrapped: bool = False
-    #: initdb succeeded once: from then on an empty or missing data dir is an error, never re-created.
-    initialized: bool = False
+    #: Whether initdb succeeded once. ``False`` only when state.json says so: it is written
+    #: (fsynced) before metadata.json when a database is created. ``None`` is "unknown" (state.json
+    #: missing, empty or corrupt), and like ``True`` forbids initdb: an empty or missing data dir
+    #: is then an error, never re-created under the old name and password.
+    initialized: bool | None = None
     #: The postmaster alien_nb last launched, by pid and start time (clock ticks since boot), so
     #: stop and delete still find it when its data directory (and postmaster.pid) is gone.
     server_pid: int | None = None
@@ -27,31 +30,49 @@ def _int_or_none(value: object) -> int | None:
 
 
 def read_state(path: Path) -> DesiredState:
+    """The recorded state; an unreadable file gives defaults with ``initialized=None`` (unknown)."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
         with os.fdopen(fd, encoding="utf-8") as f:
             data = json.load(f)
-        bootstrapped = bool(data.get("bootstrapped"))
+        if not isinstance(data, dict):
+            return DesiredState()
+        bootstrapped = data.get("bootstrapped") is True
+        initialized = data.get("initialized")
+        if not isinstance(initialized, bool):
+            # Written before the key existed: a bootstrapped database surely was initialised.
+            initialized = True if bootstrapped else None
         return DesiredState(
             desired=str(data.get("desired", "stopped")),
             bootstrapped=bootstrapped,
-            initialized=bool(data.get("initialized", bootstrapped)),
+            initialized=initialized,
             server_pid=_int_or_none(data.get("server_pid")),
             server_start_ticks=_int_or_none(data.get("server_start_ticks")),
         )
-    except (OSError, ValueError, AttributeError):
+    except (OSError, ValueError):
         return DesiredState()
 
 
 def write_state(path: Path, state: DesiredState) -> None:
-    """Atomically, through a fresh temp file (never through a planted symlink)."""
+    """Atomically and durably, through a fresh temp file (never through a planted symlink).
+
+    Durable because ``initialized`` is what stands between a missing data
+    directory and a fresh initdb: a power cut must not leave an empty file.
+    """
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)  # a leftover of a killed writer (all writers hold the database lock)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(asdict(state), f)
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)

@@ -124,6 +124,9 @@ def test_a_non_ascii_password_is_prepared_as_postgres_does(home: Path) -> None:
     fd = os.open(root / "metadata.json", os.O_WRONLY | os.O_CREAT, 0o600)
     with os.fdopen(fd, "w") as f:
         json.dump(meta, f)
+    # What creating a database writes beside metadata.json: without it, start cannot know that
+    # the missing data dir was never initialised, and refuses.
+    (root / "state.json").write_text(json.dumps({"initialized": False}))
     manager = LocalPostgresManager(home, notify=lambda _m: None, monitor=False)
     binding = manager.start("uni-db")
     with psycopg.connect(connection_string(binding).get_secret_value()) as conn:

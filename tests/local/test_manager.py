@@ -244,7 +244,9 @@ def test_a_first_init_that_never_finished_is_done_again(manager: LocalPostgresMa
 
     shutil.rmtree(paths.data)
     paths.data.mkdir()
-    paths.state.unlink()  # as if the first start died during initdb
+    # As a first start killed during initdb leaves it: state.json, written before metadata.json,
+    # still says "not initialised" (a missing one now means "unknown", and start refuses).
+    paths.state.write_text(json.dumps({"desired": "stopped", "bootstrapped": False, "initialized": False}))
     (paths.root / ".pwfile-1-2").write_text(password)  # what a SIGKILL could leave behind
     (paths.root / ".data-initdb-1-2").mkdir()
     binding = manager.start("retry-db")
