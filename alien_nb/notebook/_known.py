@@ -4,7 +4,8 @@ The scrubber and the audit only know passwords this process has handled
 (`known_redactor`). A kernel that never started a database, or the
 ``alien-nb audit`` command, reads them here: every local database's 0600
 ``metadata.json`` under ``$ALIEN_NB_HOME``, and (on request, since it calls the
-secret stores) the cloud bindings in ``ALIEN_*_BINDING`` variables.
+secret stores) the cloud bindings in ``ALIEN_*_BINDING`` variables. A loaded
+extension keeps learning: `LocalWatch` picks up the databases created later.
 """
 
 from __future__ import annotations
