@@ -1,7 +1,7 @@
 """Find and mask secrets in text, in the forms they leak in.
 
 A password can reach a notebook as itself, percent-encoded inside a URL,
-form-encoded, JSON-escaped, HTML-escaped, hex-encoded, or base64-encoded
+form-encoded, JSON-escaped, HTML-escaped, LaTeX-escaped (``to_latex``), hex-encoded, or base64-encoded
 inside a saved attachment or widget state. `secret_forms` lists those
 spellings; `Redactor` masks them. The text spellings are also masked in part:
 any run of `PARTIAL_RUN` or more consecutive characters of one (pandas cuts a
@@ -58,9 +58,41 @@ def _base64_forms(raw: bytes) -> set[str]:
     return forms
 
 
+# LaTeX escapes of the ten special characters. pandas (``Styler.to_latex``,
+# ``format(escape="latex")``) ends the word commands with a space, and adds
+# ``\space`` before a space that follows; older pandas and most other escapers end them
+# with ``{}``; some write the accents ``\~{}`` and ``\^{}``.
+_LATEX_SIMPLE = {c: "\\" + c for c in "&%$#_{}"}
+_LATEX_WORDS = {"~": "\\textasciitilde", "^": "\\textasciicircum", "\\": "\\textbackslash"}
+_LATEX_ACCENTS = {"~": "\\~{}", "^": "\\^{}", "\\": "\\textbackslash{}"}
+
+
+def _latex_forms(secret: str) -> set[str]:
+    if not any(c in secret for c in "&%$#_{}~^\\"):
+        return set()
+    pandas, braces, accents = [], [], []
+    for i, c in enumerate(secret):
+        if c in _LATEX_SIMPLE:
+            pandas.append(_LATEX_SIMPLE[c])
+            braces.append(_LATEX_SIMPLE[c])
+            accents.append(_LATEX_SIMPLE[c])
+        elif c in _LATEX_WORDS:
+            gobbled = i + 1 < len(secret) and secret[i + 1] == " "
+            pandas.append(_LATEX_WORDS[c] + (" \\space" if gobbled else " "))  # the space follows
+            braces.append(_LATEX_WORDS[c] + "{}")
+            accents.append(_LATEX_ACCENTS[c])
+        else:
+            pandas.append(c)
+            braces.append(c)
+            accents.append(c)
+    forms = {"".join(pandas), "".join(braces), "".join(accents)}
+    # ...and as the repr of the string that holds it (a cell's value, doubled backslashes).
+    return forms | {f.replace("\\", "\\\\") for f in forms}
+
+
 def _text_forms(secret: str) -> set[str]:
     # Spellings that keep the secret's characters in order: masked in part too.
-    return {
+    return _latex_forms(secret) | {
         secret,
         quote(secret, safe=""),
         quote(secret),

@@ -6,7 +6,9 @@ this process knows (`known_redactor`, in every spelling: plain, percent, JSON,
 HTML, hex, base64, and runs of 8+ characters, so a 10-character prefix too),
 then at what may hide one:
 
-* base64 payloads, decoded, and decompressed when they are gzip or zlib data;
+* base64 payloads, decoded, and decompressed when they are gzip or zlib data:
+  a whole string, or every run of 16+ base64 characters inside one (a printed
+  ``b'...'``, a labelled blob, a ``data:`` URI in HTML or Markdown);
 * text chunks of PNG images (tEXt, zTXt, iTXt, compressed or not);
 * a password split across two adjacent outputs of a cell;
 * and, whether or not the password is known: a ``postgres://user:pw@`` URL,
@@ -22,7 +24,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import os
 import re
+import stat
 import struct
 import zlib
 from collections.abc import Iterable, Iterator
@@ -30,6 +34,7 @@ from dataclasses import dataclass
 from itertools import groupby
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from ..core import MASK, AlienError, Redactor
 from ..core._redact import MIN_SECRET_LENGTH
@@ -58,6 +63,10 @@ _GZIP = b"\x1f\x8b"
 # Decompressed data is looked at up to this size: enough for any real output,
 # and a zip bomb costs nothing.
 _MAX_INFLATED = 64 << 20
+# A notebook is read whole (and parsed); bigger files are reported unreadable
+# rather than exhausting memory (`/dev/zero`, a stray dump named *.ipynb).
+MAX_NOTEBOOK_BYTES = 512 << 20
+_TOO_LARGE = f"too large (over {MAX_NOTEBOOK_BYTES >> 20} MiB) to be a notebook"
 
 
 class NotebookUnreadable(AlienError):
@@ -165,18 +174,72 @@ def _png_texts(data: bytes) -> Iterator[tuple[str, bytes]]:
 
 
 def _payload_findings(text: str, redactor: Redactor) -> Iterator[str]:
-    payload = _b64_payload(text)
-    if payload is None:
+    payloads = list(_payloads(text))
+    if not payloads:
         return
-    if redactor.contains_secret(payload):
+    # One scan for all: a string of many short runs must not cost a scan each.
+    if redactor.contains_secret(b"\0\n\0".join(payloads)):
         yield "secret (base64 payload)"
-    inflated = _inflate(payload)
-    if inflated is not None and redactor.contains_secret(inflated):
-        yield "secret (gzip+base64 payload)" if payload[:2] == _GZIP else "secret (zlib+base64 payload)"
-    if payload.startswith(_PNG):
-        for chunk, chunk_text in _png_texts(payload):
-            if redactor.contains_secret(chunk_text):
-                yield f"secret (PNG {chunk} chunk)"
+    for payload in payloads:
+        inflated = _inflate(payload)
+        if inflated is not None and redactor.contains_secret(inflated):
+            yield "secret (gzip+base64 payload)" if payload[:2] == _GZIP else "secret (zlib+base64 payload)"
+        if payload.startswith(_PNG):
+            for chunk, chunk_text in _png_texts(payload):
+                if redactor.contains_secret(chunk_text):
+                    yield f"secret (PNG {chunk} chunk)"
+
+
+# A base64 run inside larger text (``b'H4sI...'``, ``state: eJy...``, ``<img
+# src="data:image/png;base64,...">``, ``![](data:...)``), lines of a wrapped
+# blob included (lines of 8+ characters each). 16+ characters in all: shorter
+# ones hold no compressed secret.
+_B64_RUN = re.compile(r"[A-Za-z0-9+/_-]{8,}={0,2}(?:[ \t]*\r?\n[ \t]*[A-Za-z0-9+/_-]{8,}={0,2})*")
+_MIN_RUN = 16
+# A data: URI whose base64 is percent-encoded (inside a URL or an attribute).
+_DATA_URI = re.compile(r"data:[\w.+/-]*(?:;[\w.+-]+=[\w.+-]+)*;base64,(?P<b64>[A-Za-z0-9+/=_%-]{16,})", re.I)
+# Where a payload starts inside a run glued to other base64-alphabet text: gzip, PNG.
+_SIGNATURES = ("H4sI", "iVBORw0KGgo")
+_MAX_STARTS = 8
+
+
+def _payloads(text: str) -> Iterator[bytes]:
+    """Every base64 payload in ``text``: the whole string, or each run inside it."""
+    whole = _b64_payload(text)
+    if whole is not None:
+        yield whole
+        return
+    for match in _B64_RUN.finditer(text):
+        run = "".join(match.group().split())
+        if len(run) < _MIN_RUN:
+            continue
+        starts = {0}
+        for signature in _SIGNATURES:
+            pos = run.find(signature, 1)
+            # A few: each decodes the rest of the run, and a repeated pattern is no payload.
+            while pos != -1 and len(starts) <= _MAX_STARTS:
+                starts.add(pos)
+                pos = run.find(signature, pos + 1)
+        for start in sorted(starts):
+            decoded = _b64_decode(run[start:])
+            if decoded:
+                yield decoded
+    if "%" in text:
+        for match in _DATA_URI.finditer(text):
+            if "%" in match.group("b64"):
+                decoded = _b64_decode(unquote(match.group("b64")))
+                if decoded:
+                    yield decoded
+
+
+def _b64_decode(run: str) -> bytes | None:
+    run = run.replace("-", "+").replace("_", "/").rstrip("=")
+    if len(run) % 4 == 1:
+        run = run[:-1]  # one character past a whole group: a run that went one too far
+    try:
+        return base64.b64decode(run + "=" * (-len(run) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return None
 
 
 def _is_placeholder(value: str) -> bool:
@@ -263,21 +326,60 @@ def audit_text(text: str, redactor: Redactor, location: str = "(text)") -> list[
     return findings
 
 
-def audit_notebook(path: str | Path, redactor: Redactor) -> AuditReport:
-    """Scan a notebook file; raise `NotebookUnreadable` if it is not a readable notebook."""
-    path = Path(path)
+def _read_notebook(path: Path) -> bytes:
+    """The bytes of a regular file, never blocking; symlinks followed (non-blocking
+    too: a link to a FIFO or a device is refused, not opened for reading)."""
     try:
-        raw = path.read_bytes()
-        notebook = json.loads(raw)
+        before = os.stat(path)
+        if stat.S_ISDIR(before.st_mode):
+            raise NotebookUnreadable(path, "it is a directory")
+        if not stat.S_ISREG(before.st_mode):
+            # A FIFO would block the read forever, a device (`/dev/zero`) never end.
+            raise NotebookUnreadable(path, "not a regular file (a FIFO, socket or device)")
+        if before.st_size > MAX_NOTEBOOK_BYTES:
+            raise NotebookUnreadable(path, _TOO_LARGE)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
         hint = "Save the notebook first, or give its path."
         raise NotebookUnreadable(path, "no such file", hint=hint) from None
-    except IsADirectoryError:
-        raise NotebookUnreadable(path, "it is a directory") from None
     except OSError as exc:
         raise NotebookUnreadable(path, exc.strerror or type(exc).__name__) from None
+    with os.fdopen(fd, "rb") as handle:
+        opened = os.fstat(fd)
+        if not stat.S_ISREG(opened.st_mode):  # replaced between the stat and the open
+            raise NotebookUnreadable(path, "not a regular file (a FIFO, socket or device)")
+        try:
+            raw = handle.read(MAX_NOTEBOOK_BYTES + 1)
+        except OSError as exc:
+            raise NotebookUnreadable(path, exc.strerror or type(exc).__name__) from None
+    if len(raw) > MAX_NOTEBOOK_BYTES:  # grew after the stat
+        raise NotebookUnreadable(path, _TOO_LARGE)
+    return raw
+
+
+def _is_notebook(data: Any) -> bool:
+    # nbformat 4 keeps the cells at the top; nbformat 3 (still found in old repositories) in worksheets.
+    return isinstance(data, dict) and (
+        isinstance(data.get("cells"), list) or isinstance(data.get("worksheets"), list)
+    )
+
+
+def audit_notebook(path: str | Path, redactor: Redactor) -> AuditReport:
+    """Scan a notebook file; raise `NotebookUnreadable` if it is not a readable notebook.
+
+    Only a regular file (or a symlink to one) of at most `MAX_NOTEBOOK_BYTES`
+    holding a JSON object with ``cells`` (``worksheets`` for nbformat 3) is a
+    notebook; anything else is reported unreadable, never hangs the audit.
+    """
+    path = Path(path)
+    raw = _read_notebook(path)
+    try:
+        notebook = json.loads(raw)
     except (ValueError, RecursionError):
         raise NotebookUnreadable(path, "not JSON", hint="Give a .ipynb file.") from None
+    if not _is_notebook(notebook):
+        hint = "Give a .ipynb file (a JSON object with cells)."
+        raise NotebookUnreadable(path, "not a notebook (JSON without cells)", hint=hint)
     findings: list[Finding] = []
     try:
         for location, text in _walk(notebook, ""):
@@ -291,12 +393,20 @@ def audit_notebook(path: str | Path, redactor: Redactor) -> AuditReport:
 
 
 def notebook_files(paths: Iterable[str | Path]) -> Iterator[Path]:
-    """Each path; a directory stands for every ``*.ipynb`` below it (checkpoints skipped)."""
+    """Each path; a directory stands for every ``*.ipynb`` below it.
+
+    ``.ipynb_checkpoints`` copies are included: they hold the previous save,
+    which is exactly where a password the current save no longer shows
+    survives (and they get committed). Symlinked folders are not entered (no
+    loops); a symlinked ``*.ipynb`` file is audited (`audit_notebook` never
+    blocks on what it points to).
+    """
     for given in paths:
         path = Path(given)
         if path.is_dir():
-            for found in sorted(path.rglob("*.ipynb")):
-                if ".ipynb_checkpoints" not in found.parts:
-                    yield found
+            found = []
+            for root, _dirs, files in os.walk(path):
+                found += [Path(root, name) for name in files if name.endswith(".ipynb")]
+            yield from sorted(found)
         else:
             yield path

@@ -6,7 +6,7 @@ from typing import Any
 
 from ..core._progress import set_watch_policy
 from ..core._redact import known_redactor
-from ._known import remember_env_passwords, remember_local_passwords
+from ._known import LocalWatch, remember_env_passwords
 from ._magics import AlienPostgresMagics, register
 from ._scrub import Scrubber
 
@@ -20,11 +20,13 @@ def load(shell: Any) -> AlienPostgresMagics:
     # loaded (the public API, a binding in the environment) are masked too.
     redactor = known_redactor()
     # A few small JSON reads: a password read straight from a database's
-    # metadata.json in this kernel is masked even before that database is used.
-    remember_local_passwords()
+    # metadata.json in this kernel is masked even before that database is used;
+    # the watch then learns the databases made later, before any output leaves.
+    watch = LocalWatch()
+    watch.poll()
     remember_env_passwords()  # a binding a worker or `alien-nb run` put in this kernel's environment
     magics = register(shell, redactor)
-    scrubber = Scrubber(shell, redactor)
+    scrubber = Scrubber(shell, redactor, watch)
     scrubber.install()
     set_watch_policy(lambda: _frontend_watches(shell))
     _LOADED[id(shell)] = (magics, scrubber)

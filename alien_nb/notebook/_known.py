@@ -4,7 +4,8 @@ The scrubber and the audit only know passwords this process has handled
 (`known_redactor`). A kernel that never started a database, or the
 ``alien-nb audit`` command, reads them here: every local database's 0600
 ``metadata.json`` under ``$ALIEN_NB_HOME``, and (on request, since it calls the
-secret stores) the cloud bindings in ``ALIEN_*_BINDING`` variables.
+secret stores) the cloud bindings in ``ALIEN_*_BINDING`` variables. A loaded
+extension keeps learning: `LocalWatch` picks up the databases created later.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import json
 import os
 import re
 import stat
+import threading
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -55,6 +58,74 @@ def remember_local_passwords(home: str | Path | None = None) -> list[str]:
         if note:
             notes.append(f"{entry.name}: {note}")
     return notes
+
+
+# A timestamp this recent may be followed, within the file system's clock tick,
+# by another change that leaves it as it is: not trusted as "unchanged" yet.
+_RACY_NS = 2_000_000_000
+
+
+class LocalWatch:
+    """Learns the passwords of local databases created after it was made, as they appear.
+
+    `poll` is meant for the path every output takes (the kernel's
+    ``Session.send``): it must see a database made a moment ago by another
+    process (``!alien-nb start`` in a cell) before that process's output
+    leaves, so it runs for every message, without a rate limit. Its cost is
+    one ``os.stat`` of ``<home>/postgres`` and one of each database's
+    ``metadata.json``; the folder is listed again only when it changed, and a
+    metadata.json is read only when it is new or changed (another inode, size
+    or time), through the same non-blocking, no-symlink reader as at load.
+    A timestamp from the last two seconds is not trusted, as the clock tick of
+    file times may hide a second change (git's "racy" entries).
+    """
+
+    def __init__(self, home: str | Path | None = None) -> None:
+        self._given = home
+        self._lock = threading.Lock()
+        self._env: str | None = None
+        self._folder = ""
+        self._listed: tuple[int, int] | None = None  # (inode, mtime) of the folder when last listed
+        # metadata.json path -> its (inode, size, mtime) when last read
+        self._seen: dict[str, tuple[int, int, int] | None] = {}
+
+    def poll(self) -> None:
+        """Register any password new under the home since the last call. Never raises."""
+        # A poll already running in another thread sees what this one would:
+        # the message waiting for it cannot be older than the poll's start.
+        with self._lock:
+            try:
+                self._poll()
+            except (OSError, RuntimeError, ValueError):
+                pass  # a home we cannot read holds nothing we could learn
+
+    def _poll(self) -> None:
+        # Plain strings, not Path objects: this runs for every message.
+        env = os.environ.get("ALIEN_NB_HOME") if self._given is None else None
+        if not self._folder or env != self._env:  # first call, or ALIEN_NB_HOME changed (%env)
+            self._env, self._listed, self._seen = env, None, {}
+            self._folder = os.path.join(_home(self._given), "postgres")
+        try:
+            st = os.stat(self._folder)
+        except FileNotFoundError:
+            return
+        now = time.time_ns()
+        key = (st.st_ino, st.st_mtime_ns)
+        if key != self._listed or now - st.st_mtime_ns < _RACY_NS:
+            with os.scandir(self._folder) as entries:
+                paths = sorted(os.path.join(e.path, "metadata.json") for e in entries)
+            self._seen = {path: self._seen.get(path) for path in paths}
+            self._listed = key
+        for path, seen in self._seen.items():
+            try:
+                meta = os.stat(path, follow_symlinks=False)
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            current = (meta.st_ino, meta.st_size, meta.st_mtime_ns)
+            if current == seen and now - meta.st_mtime_ns >= _RACY_NS:
+                continue
+            _remember_one(Path(path))  # unreadable now: read again only once it changes
+            self._seen[path] = current
 
 
 def _remember_one(path: Path) -> str | None:

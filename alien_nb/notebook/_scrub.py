@@ -15,13 +15,18 @@ and in runs of 8+ characters, in:
 * without a kernel (terminal IPython): the display formatter and the
   ``sys.stdout`` / ``sys.stderr`` writes, which is what reaches the screen there.
 
+Before each of these, `LocalWatch.poll` learns the password of any local
+database created under ``$ALIEN_NB_HOME`` since (``!alien-nb start`` in a
+cell, a terminal beside the notebook), so its output is masked too.
+
 Where it ends: a transformed password (reversed, spaced out, upper-cased,
 drawn in an image's pixels, compressed) is not recognised; a password written
 a character per flush shows its first 7 characters before the run is
 recognised; ipykernel echoes fd-level writes (``os.write(1, ...)``,
 ``sys.__stdout__``, child processes) unmasked to the kernel's own terminal
 (the Jupyter server's log), while their iopub copy is masked; what was sent
-before the extension was loaded, or after it is unloaded, is not touched.
+before the extension was loaded, or after it is unloaded, is not touched; a
+database under another home (``alien-nb --home DIR start``) is not watched.
 A widget whose masked value comes back from the frontend holds the mask.
 """
 
@@ -32,6 +37,7 @@ import threading
 from typing import Any
 
 from ..core._redact import Redactor, mask_spans
+from ._known import LocalWatch
 
 # How much of each stream's recent text is kept to find a password written in
 # pieces (one character per flush): longer than any password form.
@@ -39,9 +45,12 @@ _TAIL = 512
 
 
 class Scrubber:
-    def __init__(self, shell: Any, redactor: Redactor) -> None:
+    def __init__(self, shell: Any, redactor: Redactor, watch: LocalWatch | None = None) -> None:
         self.shell = shell
         self.redactor = redactor
+        # A database another process creates later (`!alien-nb start` in a cell)
+        # is learnt before the next message leaves: see `LocalWatch.poll`.
+        self._learn = watch.poll if watch is not None else lambda: None
         self._original_format: Any = None
         self._streams: list[tuple[Any, Any]] = []
         self._session: Any = None
@@ -106,6 +115,7 @@ class Scrubber:
             header: Any = None,
             metadata: Any = None,
         ) -> Any:
+            self._learn()
             if len(redactor):
                 if isinstance(msg_or_type, dict):  # a message built by the caller (streams, displays)
                     built = dict(msg_or_type)
@@ -172,6 +182,7 @@ class Scrubber:
         redact = self.redactor.redact
 
         def scrubbed_write(text: Any, *args: Any, **kwargs: Any) -> Any:
+            self._learn()
             return write(
                 redact(text) if isinstance(text, str) and len(self.redactor) else text, *args, **kwargs
             )
@@ -183,6 +194,7 @@ class Scrubber:
         self, obj: Any, include: Any = None, exclude: Any = None
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         data, metadata = self._original_format(obj, include=include, exclude=exclude)
+        self._learn()
         if len(self.redactor):
             data = self.redactor.clean(data)
         return data, metadata
@@ -192,6 +204,7 @@ class Scrubber:
     def _handle_exception(
         self, shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None
     ) -> Any:
+        self._learn()
         render = getattr(value, "_render_traceback_", None)
         if render is not None:
             try:
