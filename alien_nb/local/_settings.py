@@ -104,7 +104,34 @@ def vector_scan_settings(memory: int, work_mem: int) -> dict[str, str]:
         "hnsw.max_scan_tuples": _ALL_TUPLES,
         "hnsw.scan_mem_multiplier": str(multiplier),
         "ivfflat.iterative_scan": "relaxed_order",
+        # Plans made for "the first rows" ignore the guard above: see `first_rows_settings`.
+        **first_rows_settings(),
     }
+
+
+def first_rows_settings() -> dict[str, str]:
+    """Plan every query for all of its rows, so an unlimited ORDER BY never reaches an ANN index.
+
+    Two kinds of plan are made for a fraction of the rows, and pgvector's cost model makes the
+    HNSW / IVFFlat index the cheapest way to the first rows of ``ORDER BY embedding <op> q``: a
+    cursor (``DECLARE``, psycopg's named cursor, pandas ``chunksize``), planned for
+    ``cursor_tuple_fraction`` (0.1) of its rows, and a *generic* plan of a prepared statement
+    (psycopg prepares a query after 5 runs; from the 11th the server may switch to a generic
+    plan, in which ``LIMIT $1`` is an unknown 10% of the rows). Either turned a query that
+    returned all 6000 rows into one returning 5215, out of order (an inner-product HNSW graph
+    does not reach every row, even scanned iteratively). The cost (benchmarks/plan_cost.py, 20k
+    x 128-d, HNSW, a busy 2-core machine): planning a single kNN query takes 0.045 ms (p50 of a
+    prepared one 0.83 -> 0.97 ms), `vector.search`'s batch LATERAL query 0.056 ms once per call
+    (noise beside its 100 queries); PL/pgSQL re-plans its statements per call likewise. With
+    cursor_tuple_fraction = 1 a cursor gets the plan the same query gets without one: it loses
+    only fast-start plans, which matter to a client that stops reading early. Narrower fixes
+    reach fewer clients: psycopg's ``prepare_threshold=None`` only alien_nb's own connections
+    (not SQLAlchemy, raw psycopg or other tools), and no per-query setting exists for cursors.
+    No client-side setting reaches every client (SQLAlchemy, raw psycopg, other tools), so both
+    are server settings of the local server. A LIMIT the planner cannot see at all
+    (``LIMIT (SELECT count(*) ...)``) is still planned for a guess: see docs/guides/embeddings.md.
+    """
+    return {"cursor_tuple_fraction": "1.0", "plan_cache_mode": "force_custom_plan"}
 
 
 def server_settings(

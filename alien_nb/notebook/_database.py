@@ -53,6 +53,27 @@ class TransactionLost(SqlError):
         )
 
 
+class SqlArgumentInvalid(AlienError):
+    """`Database.sql` / `run` was called with a query or params of the wrong kind."""
+
+
+def _check_sql_arguments(query: object, namespace: object) -> None:
+    # Checked before anything parses them: a list or str "params" would otherwise fail deep inside
+    # with "list indices must be integers", a bytes query with "expected string".
+    if not isinstance(query, str):
+        hint = (
+            "Decode it first: db.sql(query.decode())."
+            if isinstance(query, (bytes, bytearray, memoryview))
+            else "Pass the SQL text, e.g. db.sql('SELECT * FROM items WHERE id = :n', {'n': 10})."
+        )
+        raise SqlArgumentInvalid(f"The SQL must be a str, not {type(query).__name__}.", hint=hint)
+    if not isinstance(namespace, Mapping):
+        raise SqlArgumentInvalid(
+            f"params must be a mapping of names to values, not {type(namespace).__name__}.",
+            hint="Pass a mapping like {'n': 10} and write :n in the SQL.",
+        )
+
+
 class ParameterMissing(AlienError):
     def __init__(self, names: list[str]) -> None:
         self.names = names
@@ -243,7 +264,8 @@ class Database:
 
         Returns the last statement's rows as a DataFrame, or its status when it returns none.
         """
-        return self.run(query, params or {})
+        _check_sql_arguments(query, {} if params is None else params)
+        return self.run(query, {} if params is None else params)
 
     def run(
         self,
@@ -254,6 +276,7 @@ class Database:
         limit: int | None = None,
         on_rows: Callable[[int], None] | None = None,
     ) -> pd.DataFrame | StatementResult:
+        _check_sql_arguments(query, namespace)
         statements = [to_psycopg(text) for text in split_statements(query)]
         if not statements:
             raise AlienError("There is no SQL to run.", hint="Write a statement in the cell.")

@@ -14,7 +14,17 @@ Every function takes a psycopg connection (``db.connect()`` or ``db.connection``
 notebook handle) and returns plain values or DataFrames.
 """
 
-from ._errors import DimensionMismatch, IndexMemoryWarning, InvalidEmbeddings, TableNotFound, VectorError
+from ._errors import (
+    ColumnNotFound,
+    DimensionMismatch,
+    IndexExists,
+    IndexMemoryWarning,
+    InvalidArgument,
+    InvalidEmbeddings,
+    ServerRefused,
+    TableNotFound,
+    VectorError,
+)
 from ._index import IndexResult, create_index, default_lists, hnsw_graph_bytes
 from ._load import LoadResult, load
 from ._recall import BruteForce, Sweep, brute_force, exact_neighbors, recall, sweep
@@ -23,11 +33,15 @@ from ._types import ensure_vector, register_types
 
 __all__ = [
     "BruteForce",
+    "ColumnNotFound",
     "DimensionMismatch",
+    "IndexExists",
     "IndexMemoryWarning",
     "IndexResult",
+    "InvalidArgument",
     "InvalidEmbeddings",
     "LoadResult",
+    "ServerRefused",
     "Sweep",
     "TableNotFound",
     "VectorError",

@@ -26,6 +26,33 @@ class TableNotFound(VectorError):
         super().__init__(f"There is no table {table!r}.", hint=hint)
 
 
+class InvalidArgument(VectorError):
+    """An argument of the wrong type or outside its range (``k="5"``, ``ef_search=0``, NaN)."""
+
+
+class ColumnNotFound(TableNotFound):
+    """The table exists but has no such column, or it is not a vector column where one is needed."""
+
+    def __init__(self, table: str, column: str, message: str, hint: str) -> None:
+        self.column = column
+        VectorError.__init__(self, message, hint=hint)
+        self.table = table
+
+
+class IndexExists(VectorError):
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(
+            f"The index {name!r} exists already.",
+            hint="Pass replace=True to rebuild it (the old one stays until the new one is built), "
+            f"or drop it first: DROP INDEX {name}.",
+        )
+
+
+class ServerRefused(VectorError):
+    """The server refused a helper's statement; the message is the server's own."""
+
+
 class IndexMemoryWarning(UserWarning):
     """The index build cannot keep its graph in memory and will be several times slower."""
 

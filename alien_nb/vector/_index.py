@@ -7,6 +7,7 @@ import os
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +16,8 @@ from psycopg import sql
 
 from ..core import format_size
 from ..core._progress import Progress, someone_watches
-from ._errors import IndexMemoryWarning, VectorError
+from . import _args as args
+from ._errors import IndexExists, IndexMemoryWarning, InvalidArgument
 from ._metrics import metric as get_metric
 from ._tables import scoped_settings, split_name, vector_column
 
@@ -84,6 +86,7 @@ def create_index(
     memory_fraction: float = 0.5,
     maintenance_work_mem: int | None = None,
     progress: bool = True,
+    replace: bool = False,
 ) -> IndexResult:
     """Build an HNSW or IVFFlat index on ``table.column`` and report how it went.
 
@@ -95,14 +98,57 @@ def create_index(
     for a remote server the server's own setting is the cap, unless
     ``maintenance_work_mem`` (bytes) is given. Parallel workers default to
     the number of cores (of this machine, for a local server). IVFFlat ``lists`` default to
-    rows/1000. A progress bar follows ``pg_stat_progress_create_index`` where someone watches
-    (a terminal or a Jupyter frontend; never in an unattended run such as nbval).
+    rows/1000. The index is named ``<table>_<column>_<method>_<metric>_idx``; if it exists,
+    `IndexExists` is raised, unless ``replace=True`` (re-running a cell), which drops and rebuilds
+    it in one transaction, so a failed rebuild keeps the old index. A progress bar follows
+    ``pg_stat_progress_create_index`` where someone watches (a terminal or a Jupyter frontend;
+    never in an unattended run such as nbval).
 
-    Raise `VectorError` for an unknown method or metric, `TableNotFound` for a missing table.
+    Raise `InvalidArgument` for an option out of range, `VectorError` for an unknown method or
+    metric, `TableNotFound` / `ColumnNotFound`, `IndexExists`, or `ServerRefused`.
     """
-    if method not in {"hnsw", "ivfflat"}:
-        raise VectorError(f"Unknown index method {method!r}.", hint="Use method='hnsw' or method='ivfflat'.")
+    args.choice("index method", "method", method, ("hnsw", "ivfflat"))
     chosen = get_metric(metric)
+    # pgvector's own ranges, checked here so that nothing half-starts (a progress bar, a build).
+    m = args.integer("m", m, 2, 100, "pgvector allows m from 2 to 100 (16 is its default).")
+    ef_construction = args.integer("ef_construction", ef_construction, 4, 1000,
+                                   "pgvector allows 4 to 1000 (64 is its default).")  # fmt: skip
+    if method == "hnsw" and ef_construction < 2 * m:
+        raise InvalidArgument(f"ef_construction must be at least 2 x m ({2 * m}); got {ef_construction}.",
+                              hint="Raise ef_construction or lower m.")  # fmt: skip
+    lists = args.optional_integer(
+        "lists", lists, 1, 32768, "IVFFlat allows 1 to 32768 lists; leave it out for rows/1000."
+    )
+    workers = args.optional_integer("workers", workers, 0, 1024, "0 builds without parallel workers.")
+    memory_fraction = args.fraction("memory_fraction", memory_fraction)
+    maintenance_work_mem = args.optional_integer(
+        "maintenance_work_mem", maintenance_work_mem, MiB, (2**31 - 1) * 1024,
+        "It is in bytes, from 1 MiB up (e.g. 2 * 1024**3 for 2 GiB); leave it out to size it automatically.",
+    )  # fmt: skip
+    column = args.name("column", column)
+    with args.server_errors(f"the index build on {table!r}"):
+        return _create_index(
+            conn, table, method, chosen.name, chosen.opclass, m, ef_construction, lists,
+            column, workers, memory_fraction, maintenance_work_mem, progress, replace,
+        )  # fmt: skip
+
+
+def _create_index(
+    conn: psycopg.Connection[Any],
+    table: str,
+    method: str,
+    metric: str,
+    opclass: Callable[[str], str],
+    m: int,
+    ef_construction: int,
+    lists: int | None,
+    column: str,
+    workers: int | None,
+    memory_fraction: float,
+    maintenance_work_mem: int | None,
+    progress: bool,
+    replace: bool,
+) -> IndexResult:
     kind, dim = vector_column(conn, table, column)
     rows = int(conn.execute(sql.SQL("SELECT count(*) FROM {}").format(split_name(table))).fetchone()[0])  # type: ignore[index]
     element = 2 if kind == "halfvec" else 4
@@ -110,7 +156,7 @@ def create_index(
         needed = hnsw_graph_bytes(rows, max(dim, 1), element) + 64 * MiB
         options = {"m": m, "ef_construction": ef_construction}
     else:
-        lists = lists or default_lists(rows)
+        lists = default_lists(rows) if lists is None else lists
         needed = max(64 * MiB, int(lists * dim * element * 4) + 64 * MiB)
         options = {"lists": lists}
     if maintenance_work_mem is not None:
@@ -139,9 +185,10 @@ def create_index(
     )
     statement = sql.SQL("CREATE INDEX {} ON {} USING {} ({} {}) WITH ({})").format(
         sql.Identifier(name), split_name(table), sql.SQL(method), sql.Identifier(column),
-        sql.SQL(chosen.opclass(kind)), with_opts,
+        sql.SQL(opclass(kind)), with_opts,
     )  # fmt: skip
     watcher = _ProgressWatcher(conn, rows) if progress and someone_watches() else None
+    schema = sql.Identifier(*table.split(".")[:-1], name) if "." in table else sql.Identifier(name)
     started = time.perf_counter()
     built = False
     try:
@@ -150,13 +197,17 @@ def create_index(
             "max_parallel_maintenance_workers": str(workers),
         }
         with scoped_settings(conn, build_settings):
-            conn.execute(statement)
+            if replace:
+                conn.execute(sql.SQL("DROP INDEX IF EXISTS {}").format(schema))
+            try:
+                conn.execute(statement)
+            except psycopg.errors.DuplicateTable:
+                raise IndexExists(name) from None
         built = True
     finally:
         if watcher is not None:
             watcher.stop(complete=built)
     seconds = time.perf_counter() - started
-    schema = sql.Identifier(*table.split(".")[:-1], name) if "." in table else sql.Identifier(name)
     found = conn.execute("SELECT pg_relation_size(to_regclass(%s))", (schema.as_string(conn),)).fetchone()
     size = int(found[0]) if found else 0
     return IndexResult(name, method, metric, rows, seconds, size, mwm, workers, options, tuple(notes))

@@ -13,9 +13,10 @@ import psycopg
 from psycopg import sql
 
 from ..core._progress import Progress
+from . import _args as args
 from ._binary import FIXED_TYPES, row_dtype, stream_rows
-from ._errors import DimensionMismatch, InvalidEmbeddings, TableNotFound, VectorError
-from ._tables import forget_columns, regclass, split_name, vector_column
+from ._errors import DimensionMismatch, InvalidArgument, InvalidEmbeddings, TableNotFound, VectorError
+from ._tables import forget_columns, regclass, require_columns, split_name, vector_column
 from ._types import register_types
 
 if TYPE_CHECKING:
@@ -176,8 +177,18 @@ def load(
 
     Raise `InvalidEmbeddings`, `DimensionMismatch`, or `TableNotFound` (with ``create=False``).
     """
-    if dtype not in {"vector", "halfvec"}:
-        raise VectorError(f"Unknown vector type {dtype!r}.", hint="Use dtype='vector' or dtype='halfvec'.")
+    args.choice("vector type", "dtype", dtype, ("vector", "halfvec"))
+    embedding_column, id_column = (
+        args.name("embedding_column", embedding_column),
+        args.name("id_column", id_column),
+    )
+    if embedding_column == id_column:
+        raise InvalidArgument(
+            f"embedding_column and id_column are both {id_column!r}; "
+            "the ids are a bigint column of their own.",
+            hint="Give the vectors and the ids different column names "
+            "(the defaults are 'embedding' and 'id').",
+        )
     meta: list[_Column] = []
     if _is_frame(embeddings):
         if embedding_column not in embeddings.columns:
@@ -207,28 +218,62 @@ def load(
             raise InvalidEmbeddings(f"Column {col.name!r} has {len(col.values)} values for {n} embeddings.",
                                     hint="Give one metadata value per embedding.")  # fmt: skip
     if ids is not None:
-        id_array = np.asarray(ids)
-        if id_array.shape != (n,) or not np.issubdtype(id_array.dtype, np.integer):
-            raise InvalidEmbeddings(
-                f"ids must be {n} integers, one per embedding.", hint="Pass ids=np.arange(n) or leave it out."
-            )
+        id_array = _check_ids(ids, n)
     clash = {id_column, embedding_column} & {c.name for c in meta}
     if clash:
         raise InvalidEmbeddings(f"Metadata column(s) {sorted(clash)} clash with the id/embedding columns.")
     register_types(conn)
     forget_columns(conn, table)
     started = time.perf_counter()
-    with conn.transaction():
+    with args.server_errors(f"the load into {table!r}"), conn.transaction():
         if replace:
             conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(split_name(table)))
         created = _prepare_table(conn, table, dim, dtype, meta, create, unlogged, id_column, embedding_column)
         if ids is None:
             start = 0 if created else _next_id(conn, table, id_column)
             id_array = np.arange(start, start + n, dtype=np.int64)
+        elif not created:
+            _refuse_existing_ids(conn, table, id_column, id_array)
         _copy(
             conn, table, id_array.astype(np.int64), matrix, meta, dtype, id_column, embedding_column, progress
         )
     return LoadResult(table, n, time.perf_counter() - started, created)
+
+
+def _check_ids(ids: Any, n: int) -> np.ndarray:
+    """``ids`` as n distinct int64 values: a repeated id would be stored twice, silently."""
+    id_array = np.asarray(ids)
+    if id_array.shape != (n,) or not np.issubdtype(id_array.dtype, np.integer):
+        raise InvalidEmbeddings(
+            f"ids must be {n} integers, one per embedding.", hint="Pass ids=np.arange(n) or leave it out."
+        )
+    if n and id_array.dtype.kind == "u" and int(id_array.max()) > np.iinfo(np.int64).max:
+        raise InvalidEmbeddings("Some ids are beyond bigint's range (2**63 - 1).", hint="Renumber them.")
+    id_array = id_array.astype(np.int64)
+    unique, counts = np.unique(id_array, return_counts=True)
+    if len(unique) != n:
+        repeated = unique[counts > 1]
+        raise InvalidEmbeddings(
+            f"{len(repeated)} id(s) occur more than once (the first is {int(repeated[0])}); "
+            "each row would be stored under the same id, and searches would return them as one.",
+            hint="Give every embedding its own id, or leave ids out to number them 0..N-1.",
+        )
+    return id_array
+
+
+def _refuse_existing_ids(conn: psycopg.Connection[Any], table: str, id_column: str, ids: np.ndarray) -> None:
+    row = conn.execute(
+        sql.SQL("SELECT {id} FROM {t} WHERE {id} = ANY(%s::bigint[]) LIMIT 1").format(
+            id=sql.Identifier(id_column), t=split_name(table)
+        ),
+        (ids.tolist(),),
+    ).fetchone()
+    if row is not None:
+        raise InvalidEmbeddings(
+            f"{table!r} already has a row with id {int(row[0])}; appending would store that id twice.",
+            hint="Leave ids out to number the new rows after the largest id, or pass ids not yet used "
+            "(replace=True reloads the table from scratch).",
+        )
 
 
 def _prepare_table(
@@ -243,13 +288,14 @@ def _prepare_table(
     embedding_column: str,
 ) -> bool:
     if regclass(conn, table) is not None:
-        existing_kind, existing_dim = vector_column(conn, table, embedding_column)
+        existing_kind, existing_dim = vector_column(conn, table, embedding_column, "embedding_column")
         if existing_kind != kind:
             raise VectorError(
                 f"{table!r} stores {existing_kind} embeddings, not {kind}.",
                 hint=f"Load with dtype={existing_kind!r}, or into a new table.",
             )
         _check_column_types(conn, table, meta)
+        require_columns(conn, table, (id_column,), "id_column")
         if existing_dim > 0 and existing_dim != dim:
             raise DimensionMismatch(
                 f"The embeddings for {table!r}", existing_dim, dim,

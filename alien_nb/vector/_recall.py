@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import psycopg
 
-from ._errors import VectorError
+from . import _args as args
+from ._errors import InvalidArgument, VectorError
 from ._metrics import metric as get_metric
 from ._search import as_queries, read_embeddings, search
 from ._tables import scoped_settings, vector_column
@@ -111,13 +112,15 @@ def exact_neighbors(
     client with batched matrix products: fast while the table fits in
     memory. ``method="sql"`` makes the server scan without any index.
     """
-    _kind, dim = vector_column(conn, table, column)
-    q = as_queries(queries, dim)
+    k = args.integer("k", k, hint="k is how many neighbours per query, e.g. k=10.")
+    args.choice("method", "method", method, ("numpy", "sql"))
+    chosen = get_metric(metric)
+    with args.server_errors(f"reading {table!r}"):
+        _kind, dim = vector_column(conn, table, column)
+    q = as_queries(queries, dim, chosen.name)
     if method == "numpy":
         ids, data = read_embeddings(conn, table, column=column, id_column=id_column)
         return _frame(*brute_force(data, ids, q, k, metric), id_column=id_column)
-    if method != "sql":
-        raise VectorError(f"Unknown method {method!r}.", hint="Use method='numpy' or method='sql'.")
     no_index = dict.fromkeys(("enable_indexscan", "enable_bitmapscan", "enable_indexonlyscan"), "off")
     with scoped_settings(conn, no_index):
         return search(conn, table, q, k, metric=metric, column=column, id_column=id_column)
@@ -207,8 +210,17 @@ def sweep(
     if (ef_search is None) == (probes is None):
         raise VectorError("Give exactly one of ef_search=[...] (HNSW) or probes=[...] (IVFFlat).")
     parameter, values = ("ef_search", ef_search) if ef_search is not None else ("probes", probes)
-    _kind, dim = vector_column(conn, table, column)
-    q = as_queries(queries, dim)
+    k = args.integer("k", k, hint="k is how many neighbours per query, e.g. k=10.")
+    high = 1000 if parameter == "ef_search" else 32768
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+        raise InvalidArgument(
+            f"{parameter} must be a list of values to try.", hint=f"For example {parameter}=[10, 40, 100]."
+        )
+    values = [args.integer(f"each {parameter}", v, 1, high, f"pgvector allows 1 to {high}.") for v in values]
+    chosen = get_metric(metric)
+    with args.server_errors(f"reading {table!r}"):
+        _kind, dim = vector_column(conn, table, column)
+    q = as_queries(queries, dim, chosen.name)
     ids, data = read_embeddings(conn, table, column=column, id_column=id_column)
     true_ids = (
         _id_matrix(truth, id_column) if truth is not None else BruteForce(data, ids, metric).query(q, k)[0]

@@ -11,10 +11,11 @@ import numpy as np
 import psycopg
 from psycopg import sql
 
+from . import _args as args
 from ._binary import HEADER, TRAILER, decode_id_vector_rows
-from ._errors import DimensionMismatch, InvalidEmbeddings, VectorError
+from ._errors import DimensionMismatch, InvalidArgument, InvalidEmbeddings
 from ._metrics import metric as get_metric
-from ._tables import forgetting_on_error, scoped_settings, split_name, vector_column
+from ._tables import forgetting_on_error, require_columns, scoped_settings, split_name, vector_column
 from ._types import register_types
 
 if TYPE_CHECKING:
@@ -26,13 +27,19 @@ def _query_table(kind: str, dim: int) -> str:
     return f"_alien_nb_queries_{kind}_{dim}"
 
 
-def as_queries(queries: Any, dim: int) -> np.ndarray:
-    q = np.asarray(queries, dtype=np.float32)
+def as_queries(queries: Any, dim: int, metric: str = "") -> np.ndarray:
+    """``queries`` as an (n, dim) float32 array; ``dim`` <= 0 (a column without one) is not checked."""
+    try:
+        q = np.asarray(queries, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise InvalidEmbeddings(
+            "Queries must be numbers: one vector or an (n, D) array.", hint="Pass a float array."
+        ) from None
     if q.ndim == 1:
         q = q[None, :]
     if q.ndim != 2:
         raise InvalidEmbeddings("Queries must be one vector or an (n, D) array.")
-    if q.shape[1] != dim:
+    if dim > 0 and q.shape[1] != dim:
         raise DimensionMismatch(
             "The query", dim, q.shape[1], hint="Embed the queries with the model used for the table."
         )
@@ -40,6 +47,13 @@ def as_queries(queries: Any, dim: int) -> np.ndarray:
         raise InvalidEmbeddings(
             "Queries hold NaN or infinite values.", hint="Repair them; pgvector rejects them."
         )
+    if metric == "cosine" and len(q):
+        zero = np.flatnonzero(~np.any(q != 0, axis=1))
+        if len(zero):
+            raise InvalidEmbeddings(
+                f"Query {int(zero[0])} is all zeros: its cosine distance to every row is undefined (NaN).",
+                hint="Drop zero queries, or use metric='l2' or 'ip', which are defined for them.",
+            )
     return q
 
 
@@ -104,27 +118,58 @@ def search(
     with its ``params``. ``ef_search`` / ``probes`` tune HNSW / IVFFlat for
     this call only.
 
-    Raise `DimensionMismatch`, `InvalidEmbeddings`, `VectorError` or `TableNotFound`.
+    Raise `InvalidArgument`, `DimensionMismatch`, `InvalidEmbeddings`, `VectorError`,
+    `TableNotFound` / `ColumnNotFound`, or `ServerRefused` with the server's message.
     """
-    import pandas as pd
 
-    if k < 1:
-        raise VectorError("k must be at least 1.")
+    k = args.integer("k", k, hint="k is how many neighbours per query, e.g. k=10.")
+    ef_search = args.optional_integer("ef_search", ef_search, 1, 1000, "pgvector allows 1 to 1000.")
+    probes = args.optional_integer("probes", probes, 1, 32768, "pgvector allows 1 to 32768 lists.")
+    columns = args.names("columns", columns)
+    column, id_column = args.name("column", column), args.name("id_column", id_column)
+    if where is not None and not isinstance(where, str):
+        raise InvalidArgument(
+            "where must be an SQL condition (a str).", hint='For example where="lang = %(lang)s".'
+        )
+    if params is not None and not isinstance(params, Mapping):
+        raise InvalidArgument("params must be a mapping.", hint='For example params={"lang": "en"}.')
     chosen = get_metric(metric)
     register_types(conn)
-    kind, dim = vector_column(conn, table, column)
-    q = as_queries(queries, dim)
+    with args.server_errors(f"the search of {table!r}"), forgetting_on_error(conn, table):
+        kind, dim = vector_column(conn, table, column)
+        require_columns(conn, table, (id_column,), "id_column")
+        require_columns(conn, table, columns, "columns")
+    q = as_queries(queries, dim, chosen.name)
+    return _search(conn, table, q, k, kind, chosen.operator, ef_search, probes, where, params, columns,
+                   column, id_column)  # fmt: skip
+
+
+def _search(
+    conn: psycopg.Connection[Any],
+    table: str,
+    q: np.ndarray,
+    k: int,
+    kind: str,
+    operator: str,
+    ef_search: int | None,
+    probes: int | None,
+    where: str | None,
+    params: Mapping[str, Any] | None,
+    columns: tuple[str, ...],
+    column: str,
+    id_column: str,
+) -> pd.DataFrame:
+    import pandas as pd
+
     extra = [sql.Identifier(c) for c in columns]
     condition = sql.SQL("WHERE ") + sql.SQL(where) if where else sql.SQL("")
     bind = dict(params or {})
     names = ["query_no", "rank", id_column, "distance", *columns]
     if len(q) == 1:
-        statement = _single_statement(
-            table, column, chosen.operator, k, tuple(columns), where or "", id_column
-        )
+        statement = _single_statement(table, column, operator, k, columns, where or "", id_column)
         vec = q[0] if kind == "vector" else q[0].astype(np.float16)
         settings = _settings(conn, ef_search, probes, bool(where), k)
-        with forgetting_on_error(conn, table):
+        with args.server_errors(f"the search of {table!r}"), forgetting_on_error(conn, table):
             rows = _run_single(conn, statement, {**bind, "_alien_q": vec}, settings)
         # A relaxed-order scan may return a row or two out of order past its first batch.
         rows.sort(key=lambda row: row[1])
@@ -140,10 +185,13 @@ def search(
         return pd.DataFrame.from_records(records, columns=names)
     owns = conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
     settings = _settings(conn, ef_search, probes, bool(where), k)
-    with forgetting_on_error(conn, table), conn.transaction(), scoped_settings(conn, settings):
-        rows = _many(
-            conn, table, q, k, kind, chosen.operator, column, id_column, extra, condition, bind, owns
-        )
+    with (
+        args.server_errors(f"the search of {table!r}"),
+        forgetting_on_error(conn, table),
+        conn.transaction(),
+        scoped_settings(conn, settings),
+    ):
+        rows = _many(conn, table, q, k, kind, operator, column, id_column, extra, condition, bind, owns)
     frame = pd.DataFrame.from_records(rows, columns=["query_no", id_column, "distance", *columns])
     frame.insert(1, "rank", frame.groupby("query_no").cumcount() + 1)
     return frame
@@ -222,7 +270,16 @@ def read_embeddings(
     conn: psycopg.Connection[Any], table: str, *, column: str = "embedding", id_column: str = "id"
 ) -> tuple[np.ndarray, np.ndarray]:
     """All ids and embeddings of ``table`` as numpy arrays, by binary COPY parsed in one numpy view."""
-    kind, _dim = vector_column(conn, table, column)
+    column, id_column = args.name("column", column), args.name("id_column", id_column)
+    with args.server_errors(f"reading {table!r}"), forgetting_on_error(conn, table):
+        kind, _dim = vector_column(conn, table, column)
+        require_columns(conn, table, (id_column,), "id_column")
+        return _read(conn, table, kind, column, id_column)
+
+
+def _read(
+    conn: psycopg.Connection[Any], table: str, kind: str, column: str, id_column: str
+) -> tuple[np.ndarray, np.ndarray]:
     statement = sql.SQL(
         "COPY (SELECT {}::bigint, {} FROM {} WHERE {} IS NOT NULL) TO STDOUT (FORMAT BINARY)"
     ).format(sql.Identifier(id_column), sql.Identifier(column), split_name(table), sql.Identifier(column))

@@ -10,7 +10,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from ._errors import TableNotFound
+from ._errors import ColumnNotFound, TableNotFound
 
 
 @contextmanager
@@ -58,14 +58,15 @@ def regclass(conn: psycopg.Connection[Any], table: str) -> int | None:
     return None if row is None or row[0] is None else int(row[0])
 
 
-# Per connection: what the catalogue said about each (table, column); asked
-# once, since a search must cost one round trip, not three.
-_COLUMNS: weakref.WeakKeyDictionary[Any, dict[tuple[str, str], tuple[str, int]]] = weakref.WeakKeyDictionary()
+# Per connection: what the catalogue said about each table's columns (name -> type name, typmod);
+# asked once, since a search must cost one round trip, not three.
+_COLUMNS: weakref.WeakKeyDictionary[Any, dict[str, dict[str, tuple[str, int]]]] = weakref.WeakKeyDictionary()
+
+VECTOR_TYPES = ("vector", "halfvec")
 
 
 def forget_columns(conn: psycopg.Connection[Any], table: str) -> None:
-    for key in [k for k in _COLUMNS.get(conn, {}) if k[0] == table]:
-        del _COLUMNS[conn][key]
+    _COLUMNS.get(conn, {}).pop(table, None)
 
 
 @contextmanager
@@ -79,32 +80,58 @@ def forgetting_on_error(conn: psycopg.Connection[Any], table: str) -> Iterator[N
         raise
 
 
-def vector_column(conn: psycopg.Connection[Any], table: str, column: str) -> tuple[str, int]:
-    """The vector type name (vector / halfvec) and dimension of ``table.column``.
-
-    Raise `TableNotFound` if the table or column is missing.
-    """
-    cached = _COLUMNS.get(conn, {}).get((table, column))
+def table_columns(
+    conn: psycopg.Connection[Any], table: str, *, fresh: bool = False
+) -> dict[str, tuple[str, int]]:
+    """Every column of ``table``: name -> (type name, typmod). Raise `TableNotFound` if it is missing."""
+    cached = None if fresh else _COLUMNS.get(conn, {}).get(table)
     if cached is not None:
         return cached
-    found = _vector_column(conn, table, column)
-    _COLUMNS.setdefault(conn, {})[(table, column)] = found
-    return found
-
-
-def _vector_column(conn: psycopg.Connection[Any], table: str, column: str) -> tuple[str, int]:
     oid = regclass(conn, table)
     if oid is None:
         raise TableNotFound(
             table, hint="Load embeddings first with alien_nb.vector.load(conn, table, embeddings)."
         )
-    row = conn.execute(
-        "SELECT t.typname, a.atttypmod FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
-        "WHERE a.attrelid = %s AND a.attname = %s AND NOT a.attisdropped",
-        (oid, column),
-    ).fetchone()
-    if row is None:
-        raise TableNotFound(
-            f"{table}.{column}", hint=f"Name the embedding column with column= (table {table!r})."
-        )
-    return str(row[0]), int(row[1])
+    rows = conn.execute(
+        "SELECT a.attname, t.typname, a.atttypmod FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+        "WHERE a.attrelid = %s AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+        (oid,),
+    ).fetchall()
+    found = {str(n): (str(t), int(m)) for n, t, m in rows}
+    _COLUMNS.setdefault(conn, {})[table] = found
+    return found
+
+
+def require_columns(conn: psycopg.Connection[Any], table: str, wanted: tuple[str, ...], param: str) -> None:
+    """Every name in ``wanted`` is a column of ``table`` (the catalogue is re-read once on a miss:
+    a column added since the last look)."""
+    columns = table_columns(conn, table)
+    if all(c in columns for c in wanted):
+        return
+    columns = table_columns(conn, table, fresh=True)
+    missing = [c for c in wanted if c not in columns]
+    if missing:
+        listed = ", ".join(repr(c) for c in list(columns)[:12])
+        raise ColumnNotFound(
+            table, missing[0], f"{table!r} has no column {missing[0]!r} (given as {param}=).",
+            hint=f"Name an existing column with {param}=; {table!r} has {listed}.",
+        )  # fmt: skip
+
+
+def vector_column(
+    conn: psycopg.Connection[Any], table: str, column: str, param: str = "column"
+) -> tuple[str, int]:
+    """The vector type name (vector / halfvec) and dimension of ``table.column``.
+
+    Raise `TableNotFound` if the table is missing, `ColumnNotFound` if the column is missing or
+    holds no vectors.
+    """
+    require_columns(conn, table, (column,), param)
+    kind, typmod = table_columns(conn, table)[column]
+    if kind not in VECTOR_TYPES:
+        vectors = [c for c, (k, _m) in table_columns(conn, table).items() if k in VECTOR_TYPES]
+        raise ColumnNotFound(
+            table, column, f"Column {column!r} of {table!r} is {kind}, not a vector column.",
+            hint=f"Name the embedding column with {param}= (vector columns: {vectors or 'none'}).",
+        )  # fmt: skip
+    return kind, typmod

@@ -191,6 +191,9 @@ def test_the_guards_hold_on_every_machine_size(memory: int, cores: int) -> None:
     assert settings["hnsw.iterative_scan"] == settings["ivfflat.iterative_scan"] == "relaxed_order"
     assert settings["hnsw.max_scan_tuples"] == str(2**31 - 1)
     assert 1 <= int(settings["hnsw.scan_mem_multiplier"]) <= 1000  # outside it the server refuses
+    # Cursors and generic plans are planned for all their rows too (tests/adversarial/test_review_vector_cursor.py).
+    assert settings["cursor_tuple_fraction"] == "1.0"
+    assert settings["plan_cache_mode"] == "force_custom_plan"
 
 
 @pytest.mark.parametrize("method", ["hnsw", "ivfflat"])

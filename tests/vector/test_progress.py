@@ -98,7 +98,7 @@ def test_index_build_and_load_bars_end_complete(
         assert bar.inner is not None and bar.inner.n == bar.total and bar._bar is None
 
     recording.clear()
-    with pytest.raises(psycopg.Error):  # a build that fails: its bar stays short
+    with pytest.raises(vector.IndexExists):  # a build that fails: its bar stays short
         vector.create_index(conn, "progress_complete", metric="l2")  # the same index name again
     (failed,) = recording
     assert failed.inner is not None and failed.inner.n < failed.total

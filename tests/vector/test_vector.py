@@ -313,7 +313,7 @@ def test_a_table_recreated_under_the_cache(conn: psycopg.Connection[Any], fresh:
     conn.execute(f'DROP TABLE "{fresh}"')
     conn.execute(f'CREATE TABLE "{fresh}" (id bigint, embedding vector(6))')
     conn.execute(f'INSERT INTO "{fresh}" VALUES (1, %s)', (np.ones(6, dtype=np.float32),))
-    with pytest.raises(psycopg.Error):
+    with pytest.raises(vector.ServerRefused):
         vector.search(
             conn, fresh, clustered(1, 4), k=2
         )  # stale shape: the server refuses, the cache is dropped
