@@ -8,17 +8,16 @@ from pathlib import Path
 import pytest
 
 from alien_nb.notebook._state import NotebookState
-from tests.local.conftest import Notices, stop_everything
+from tests.local.conftest import Notices, short_home
 
 from ._connection_crash import Lines, notebook
 
 
 @pytest.fixture
-def home(tmp_path: Path) -> Iterator[Path]:
+def home() -> Iterator[Path]:
     # Short, so the server's Unix socket path fits (tests that want TCP only make a deep one).
-    path = tmp_path / "h"
-    yield path
-    stop_everything(path)
+    with short_home() as path:
+        yield path
 
 
 @pytest.fixture

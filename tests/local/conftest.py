@@ -3,7 +3,9 @@ from __future__ import annotations
 import base64
 import contextlib
 import os
+import shutil
 import signal
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,6 +39,23 @@ def stop_everything(home: Path) -> None:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and is_postgres_process(info.pid):
             time.sleep(0.02)
+
+
+@contextlib.contextmanager
+def short_home() -> Iterator[Path]:
+    """A home under a short /tmp path, whose servers are stopped afterwards.
+
+    The server's Unix socket lives in the database folder only when its path
+    fits a socket address (about 100 bytes); pytest's own tmp_path can be too
+    deep for that (``/tmp/pytest-of-<user>/pytest-N/<test name>/...``), and then
+    the server listens on TCP alone. Tests about the socket use this.
+    """
+    top = Path(tempfile.mkdtemp(prefix="anb-", dir="/tmp"))
+    try:
+        yield top / "h"
+    finally:
+        stop_everything(top / "h")
+        shutil.rmtree(top, ignore_errors=True)
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from alien_nb.notebook._database import TransactionLost
 from alien_nb.notebook._state import NotebookState
 from alien_nb.resolver import resolve_inline
 from tests.adversarial._connection_crash import Lines, notebook
-from tests.local.conftest import stop_everything
+from tests.local.conftest import short_home
 
 NAME = "handle-db"
 
@@ -63,10 +63,10 @@ def test_local_connection_parameters_and_uri() -> None:
 
 
 @pytest.fixture
-def home(tmp_path: Path) -> Iterator[Path]:
-    path = tmp_path / "h"
-    yield path
-    stop_everything(path)
+def home() -> Iterator[Path]:
+    # Short, so the server's Unix socket path fits (tests that want TCP only make a deep one).
+    with short_home() as path:
+        yield path
 
 
 @pytest.fixture
