@@ -781,25 +781,24 @@ class LocalPostgresManager:
         _reap_children()
         info = self._live_postmaster(paths)
         if info is not None:
-            pid = info.pid
-
-            def alive() -> bool:
-                return is_postgres_process(pid, paths.data)
+            pid, ticks = info.pid, process_start_ticks(info.pid)
         else:
             state = read_state(paths.state)
             orphan = self._recorded_server(paths, state)
             if orphan is None:
                 return False
             pid, ticks = orphan, state.server_start_ticks
-
-            def alive() -> bool:
-                return ticks is not None and is_recorded_server(pid, ticks)
-
             where = "is gone" if not paths.data.exists() else "has no postmaster.pid"
             self._notify(
                 f"alien_nb: the data directory {paths.data} of local database {paths.name!r} {where}, "
                 f"but the server alien_nb started for it (pid {pid}) was still running; stopping it."
             )
+
+        def alive() -> bool:
+            # Identity by pid and start time alone: an exiting postmaster's cmdline reads empty
+            # (and its cwd may be gone) for a moment before it is, so those cannot tell "gone".
+            return process_alive(pid) and (ticks is None or process_start_ticks(pid) == ticks)
+
         for sig, wait in ((signal.SIGINT, timeout), (signal.SIGQUIT, 10.0)):
             try:
                 os.kill(pid, sig)

@@ -52,7 +52,7 @@ WRONG = [
     ("%alien_postgres start 'bad name'", "the database name must be"),
     ("%alien_postgres start x" + "x" * 70, "the database name must be"),
     ("%alien_postgres start ../escape", "the database name must be"),
-    ("%alien_postgres start x --version abc", "`version` must be a major version"),
+    ("%alien_postgres start x --version abc", "must be a major version"),
     ("%alien_postgres start x --version 99", "No PostgreSQL 99"),
     ("%alien_postgres stop ghost", "No local database named 'ghost'"),
     ("%alien_postgres delete ghost --yes", "No local database named 'ghost'"),

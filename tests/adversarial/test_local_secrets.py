@@ -8,6 +8,7 @@ environment, or in the server log.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -15,6 +16,7 @@ import stat
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -27,6 +29,15 @@ from tests.adversarial.impostor import secret_forms
 from tests.local.conftest import Notices
 
 root_only = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to act as another account")
+
+
+def _written(paths: Iterator[Path]) -> bool:
+    """Any of these files exists and has content (it may vanish as we look)."""
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError):
+            if path.stat().st_size:
+                return True
+    return False
 
 
 def _password(home: Path, name: str) -> str:
@@ -73,7 +84,8 @@ def test_kill_9_during_initdb_leaves_the_password_nowhere(home: Path) -> None:
     seen: dict[str, bytes] = {}
     deadline = time.monotonic() + 60
     try:
-        while time.monotonic() < deadline and not list(root.glob(".pwfile-*")):
+        # Until it holds what initdb will read: a file caught between its creation and its write is empty.
+        while time.monotonic() < deadline and not _written(root.glob(".pwfile-*")):
             assert starter.poll() is None, "the start ended before initdb ran"
             time.sleep(0.001)
         pwfiles = list(root.glob(".pwfile-*"))
