@@ -59,6 +59,28 @@ def write_private(path: Path, text: str) -> None:
         f.write(text)
 
 
+def replace_private(path: Path, text: str, tmp: Path) -> None:
+    """Put ``text`` at ``path`` atomically and durably: a 0600 ``tmp`` beside it (never through a
+    symlink), fsync, rename over, fsync the folder, so a crash or power cut leaves the old file
+    or the new one, never an empty or half-written one."""
+    tmp.unlink(missing_ok=True)  # a killed writer's leftover (every writer holds the database lock)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
 def open_log(path: Path) -> BinaryIO:
     """server.log, for appending; never through a symlink someone planted in its place."""
     try:

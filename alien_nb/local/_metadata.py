@@ -22,6 +22,7 @@ from pydantic import SecretStr
 
 from ..core import LocalPostgresBinding
 from ..core._redact import remember_secret
+from ._files import replace_private
 
 _ALPHABET = string.ascii_letters + string.digits
 PASSWORD_LENGTH = 24
@@ -150,20 +151,4 @@ def temp_path(path: Path) -> Path:
 
 def write_metadata(path: Path, metadata: Metadata) -> None:
     """Write atomically: a 0600 temp file beside it, fsync, rename over."""
-    tmp = temp_path(path)
-    tmp.unlink(missing_ok=True)  # a killed writer's (every writer holds the database lock)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(metadata._to_json())
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    replace_private(path, metadata._to_json(), temp_path(path))

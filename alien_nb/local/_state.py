@@ -7,6 +7,8 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from ._files import replace_private
+
 
 @dataclass(frozen=True)
 class DesiredState:
@@ -59,20 +61,4 @@ def write_state(path: Path, state: DesiredState) -> None:
     Durable because ``initialized`` is what stands between a missing data
     directory and a fresh initdb: a power cut must not leave an empty file.
     """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.unlink(missing_ok=True)  # a leftover of a killed writer (all writers hold the database lock)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(asdict(state), f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    replace_private(path, json.dumps(asdict(state)), path.with_name(f".{path.name}.{os.getpid()}.tmp"))
