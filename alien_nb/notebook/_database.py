@@ -6,13 +6,28 @@ import html
 import threading
 import time
 from collections.abc import Callable, Mapping
+from os import PathLike
 from typing import TYPE_CHECKING, Any
 
 from ..core import AlienError, PostgresBinding, Redactor, WorkerEnv, redacted_connection_string
 from ..resolver._connection import PostgresConnection, connection_for
 from ..resolver._liveness import Liveness, probe
-from ._fetch import ArrowConnectionLost, ArrowFetcher, fetch_single
-from ._sqltext import Statement, split_statements, to_psycopg
+from ..core._sql import Statement, parse_sql
+from ._fetch import Options, StatementFailed, StatementResult, run_statement
+from ._sqlerrors import (
+    CopyNeedsData,
+    ParameterMissing,
+    SqlArgumentInvalid,
+    SqlError,
+    StatementInterrupted,
+    TransactionLost,
+    check_arguments,
+    sql_error,
+    visible_tables,
+)
+
+__all__ = ["Database", "ParameterMissing", "SqlArgumentInvalid", "SqlError", "StatementInterrupted",
+           "StatementResult", "TransactionLost", "VectorHelpers", "local_connection"]  # fmt: skip
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -22,80 +37,6 @@ if TYPE_CHECKING:
     import sqlalchemy
 
     from ..local import LocalPostgresManager
-
-
-class SqlError(AlienError):
-    """A SQL cell failed; the message is the server's, scrubbed of secrets."""
-
-
-class StatementInterrupted(SqlError):
-    """The connection broke after a statement was sent: it may or may not have taken effect."""
-
-    def __init__(self, name: str, what: str) -> None:
-        self.name, self.what = name, what
-        super().__init__(
-            f"The connection to {name!r} broke while {what} ran (the server stopped or restarted?), so it "
-            "may or may not have taken effect on the server. alien_nb did not run it again.",
-            hint="Check whether it took effect (look at the rows it changes) before running it again; "
-            "the next statement opens a new connection.",
-        )
-
-
-class TransactionLost(SqlError):
-    """The server closed the connection while a transaction of the user's was open."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        super().__init__(
-            f"The connection to {name!r} was closed (the server stopped or restarted?) while a transaction "
-            "was open: the server rolled back everything since its BEGIN. Nothing more was sent.",
-            hint="Run the transaction again from BEGIN; the next statement opens a new connection.",
-        )
-
-
-class SqlArgumentInvalid(AlienError):
-    """`Database.sql` / `run` was called with a query or params of the wrong kind."""
-
-
-def _check_sql_arguments(query: object, namespace: object) -> None:
-    # Checked before anything parses them: a list or str "params" would otherwise fail deep inside
-    # with "list indices must be integers", a bytes query with "expected string".
-    if not isinstance(query, str):
-        hint = (
-            "Decode it first: db.sql(query.decode())."
-            if isinstance(query, (bytes, bytearray, memoryview))
-            else "Pass the SQL text, e.g. db.sql('SELECT * FROM items WHERE id = :n', {'n': 10})."
-        )
-        raise SqlArgumentInvalid(f"The SQL must be a str, not {type(query).__name__}.", hint=hint)
-    if not isinstance(namespace, Mapping):
-        raise SqlArgumentInvalid(
-            f"params must be a mapping of names to values, not {type(namespace).__name__}.",
-            hint="Pass a mapping like {'n': 10} and write :n in the SQL.",
-        )
-
-
-class ParameterMissing(AlienError):
-    def __init__(self, names: list[str]) -> None:
-        self.names = names
-        listed = ", ".join(f":{n}" for n in names)
-        super().__init__(
-            f"No Python variable for the SQL parameter(s) {listed}.",
-            hint="Define them in the notebook first, or write a literal colon as \\:name.",
-        )
-
-
-class StatementResult:
-    """What a statement without rows did: its command tag and row count."""
-
-    def __init__(self, status: str, rowcount: int, elapsed: float) -> None:
-        self.status, self.rowcount, self.elapsed = status, rowcount, elapsed
-
-    def __repr__(self) -> str:
-        rows = f", {self.rowcount} row{'s' if self.rowcount != 1 else ''}" if self.rowcount >= 0 else ""
-        return f"{self.status}{rows} ({self.elapsed * 1000:.0f} ms)"
-
-    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
-        p.text(repr(self))
 
 
 class Database:
@@ -132,7 +73,6 @@ class Database:
         # Apart from _lock, which a long statement holds: the engine's pool connects meanwhile.
         self._info_lock = threading.Lock()
         self._engine: sqlalchemy.Engine | None = None
-        self._arrow: ArrowFetcher | None = _arrow_fetcher(lambda: self._current_connection_info())
         self.report: Callable[[str], None] = lambda _line: None
 
     # -- what it is ---------------------------------------------------------
@@ -254,18 +194,26 @@ class Database:
             if self._engine is not None:
                 self._engine.dispose()
                 self._engine = None
-            if self._arrow is not None:
-                self._arrow.close()
 
     # -- SQL ----------------------------------------------------------------
 
-    def sql(self, query: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame | StatementResult:
+    def sql(
+        self,
+        query: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        copy_from: Any = None,
+        copy_to: Any = None,
+    ) -> pd.DataFrame | StatementResult:
         """Run SQL (one or more statements, in one transaction); ``:name`` binds ``params[name]``.
 
         Returns the last statement's rows as a DataFrame, or its status when it returns none.
+        ``COPY ... FROM STDIN`` reads ``copy_from`` (a path, bytes, or a file object);
+        ``COPY ... TO STDOUT`` writes to ``copy_to`` (a path or a binary file object), or
+        without one returns the rows as a DataFrame of strings.
         """
-        _check_sql_arguments(query, {} if params is None else params)
-        return self.run(query, {} if params is None else params)
+        check_arguments(query, {} if params is None else params)
+        return self.run(query, {} if params is None else params, copy_from=copy_from, copy_to=copy_to)
 
     def run(
         self,
@@ -274,77 +222,35 @@ class Database:
         *,
         autocommit: bool = False,
         limit: int | None = None,
-        on_rows: Callable[[int], None] | None = None,
+        copy_from: Any = None,
+        copy_to: Any = None,
     ) -> pd.DataFrame | StatementResult:
-        _check_sql_arguments(query, namespace)
-        statements = [to_psycopg(text) for text in split_statements(query)]
+        check_arguments(query, namespace)
+        statements = parse_sql(query)
         if not statements:
             raise AlienError("There is no SQL to run.", hint="Write a statement in the cell.")
         missing = [n for s in statements for n in s.names if n not in namespace]
         if missing:
             raise ParameterMissing(list(dict.fromkeys(missing)))
+        _check_copies(statements, copy_from, copy_to)
         with self._lock:
             conn = self.connection
+            runner = _Runner(self, conn, query, namespace, Options(limit=limit, copy_from=copy_from))
             try:
-                if len(statements) == 1:
-                    params = {n: namespace[n] for n in statements[0].names}
-                    frame = fetch_single(
-                        conn, split_statements(query)[0], statements[0], params,
-                        arrow=self._arrow, limit=limit, report=self.report,
-                    )  # fmt: skip
-                    if frame is not None:
-                        return frame
                 if autocommit or len(statements) == 1:
-                    return self._run_all(conn, statements, namespace, limit, on_rows)
+                    return runner.all(statements, copy_to)
                 with conn.transaction():
-                    return self._run_all(conn, statements, namespace, limit, on_rows)
-            except ArrowConnectionLost:
-                raise StatementInterrupted(self.name, _what(statements)) from None
+                    return runner.all(statements, copy_to)
+            except StatementFailed as failed:
+                interrupted = self._interrupted(conn, _what(statements))
+                if interrupted is not None:
+                    raise interrupted from None
+                raise runner.error(failed.error) from None
             except _psycopg_error() as exc:
                 interrupted = self._interrupted(conn, _what(statements))
                 if interrupted is not None:
                     raise interrupted from None
-                raise self._sql_error(exc) from None
-
-    def _run_all(
-        self,
-        conn: psycopg.Connection[Any],
-        statements: list[Statement],
-        namespace: Mapping[str, Any],
-        limit: int | None,
-        on_rows: Callable[[int], None] | None,
-    ) -> pd.DataFrame | StatementResult:
-        import time
-
-        from ._fetch import SMALL_RESULT_ROWS, fetch_dataframe
-
-        result: pd.DataFrame | StatementResult = StatementResult("", -1, 0.0)
-        with conn.cursor() as cur:
-            for statement in statements:
-                started = time.perf_counter()
-                if statement.has_params:
-                    cur.execute(statement.text, {n: namespace[n] for n in statement.names})
-                else:
-                    cur.execute(statement.text)
-                if cur.description is not None:
-                    result = fetch_dataframe(cur, limit=limit, on_rows=on_rows)
-                    if len(result) > SMALL_RESULT_ROWS:
-                        elapsed = time.perf_counter() - started
-                        self.report(f"{len(result):,} rows × {result.shape[1]} columns in {elapsed:.2f} s")
-                else:
-                    status = cur.statusmessage or "OK"
-                    result = StatementResult(status, cur.rowcount, time.perf_counter() - started)
-        return result
-
-    def _sql_error(self, exc: Exception) -> SqlError:
-        diag = getattr(exc, "diag", None)
-        text = self._redactor.redact(str(exc).strip())
-        hint = getattr(diag, "message_hint", None)
-        if "cannot run inside a transaction block" in text:
-            hint = "Run it in its own cell, or with --autocommit."
-        error = SqlError(f"{type(exc).__name__}: {text}", hint=self._redactor.redact(hint) if hint else None)
-        error.sqlstate = getattr(exc, "sqlstate", None)  # type: ignore[attr-defined]
-        return error
+                raise runner.error(exc) from None
 
     # -- display: never the password ----------------------------------------
 
@@ -485,28 +391,8 @@ def _server_ready(data: Path) -> bool:
     return info is not None and info.status == "ready" and is_postgres_process(info.pid, data)
 
 
-def _what(statements: list[Statement]) -> str:
+def _what(statements: tuple[Statement, ...]) -> str:
     return "this statement" if len(statements) == 1 else f"these {len(statements)} statements"
-
-
-def _arrow_fetcher(current: Callable[[], PostgresConnection]) -> ArrowFetcher | None:
-    """ADBC for large results, when the driver is installed."""
-    try:
-        import adbc_driver_postgresql.dbapi  # noqa: F401
-    except ImportError:
-        return None
-
-    def connect() -> Any:
-        import adbc_driver_postgresql.dbapi as adbc
-
-        uri = current().libpq_uri()
-        try:
-            return adbc.connect(uri.get_secret_value(), autocommit=True)
-        except Exception as exc:  # the driver's frames hold the URI: raise a fresh error, unchained
-            reason = f"{type(exc).__name__} from the ADBC driver"
-        raise ConnectionError(reason)
-
-    return ArrowFetcher(connect)
 
 
 def _psycopg_error() -> type[Exception]:
@@ -519,3 +405,80 @@ def _register_vector(conn: psycopg.Connection[Any]) -> None:
     from ..vector import register_types
 
     register_types(conn)  # a database without the extension just gets no vector types
+
+
+def _check_copies(statements: tuple[Statement, ...], copy_from: Any, copy_to: Any) -> None:
+    """Refuse, before anything is sent, a COPY that would have no data or nowhere to go."""
+    from ._copytext import copy_format
+
+    for statement in statements:
+        direction = statement.copy_direction
+        if direction and statement.names:
+            raise CopyNeedsData(
+                "COPY takes no :name parameters (the server does not bind them in COPY).",
+                hint="Filter in a query instead: COPY (SELECT ... WHERE x = 1) TO STDOUT, with the value "
+                "written in, or select into a DataFrame with a plain SELECT ... WHERE x = :x.",
+            )
+        if direction == "in" and copy_from is None:
+            raise CopyNeedsData(
+                "COPY ... FROM STDIN reads data that this cell does not give it.",
+                hint="Name the file: %%alien_postgres --in-file data.csv (or db.sql(query, copy_from="
+                "'data.csv')); or load a DataFrame with db.engine and DataFrame.to_sql.",
+            )
+        if direction == "out" and copy_to is None and copy_format(statement) == "binary":
+            raise CopyNeedsData(
+                "COPY ... TO STDOUT in binary format cannot be shown as rows.",
+                hint="Write it to a file: %%alien_postgres --out-file data.bin (or db.sql(query, "
+                "copy_to='data.bin')); or leave out FORMAT binary to get a DataFrame.",
+            )
+
+
+class _Runner:
+    """Runs a cell's statements one by one and knows which one failed, for its error."""
+
+    def __init__(
+        self, db: Database, conn: psycopg.Connection[Any], cell: str, namespace: Mapping[str, Any], options: Options
+    ) -> None:
+        self.db, self.conn, self.cell, self.namespace, self.options = db, conn, cell, namespace, options
+        self.current: Statement | None = None
+
+    def all(self, statements: tuple[Statement, ...], copy_to: Any) -> pd.DataFrame | StatementResult:
+        result: pd.DataFrame | StatementResult = StatementResult("", -1, 0.0)
+        for statement in statements:
+            self.current = statement
+            result = self.one(statement, copy_to)
+        return result
+
+    def one(self, statement: Statement, copy_to: Any) -> pd.DataFrame | StatementResult:
+        import io
+
+        params = {n: self.namespace[n] for n in statement.names}
+        if statement.copy_direction != "out":
+            return run_statement(self.conn, statement, params, self.options, self.db.report)
+        if copy_to is None:
+            from ._copytext import frame_from_copy
+
+            buffer = io.BytesIO()
+            self.options.copy_to = buffer
+            run_statement(self.conn, statement, params, self.options, self.db.report)
+            return frame_from_copy(buffer.getvalue(), statement, self.conn.info.encoding)
+        if isinstance(copy_to, (str, PathLike)):
+            with open(copy_to, "wb") as target:
+                self.options.copy_to = target
+                return run_statement(self.conn, statement, params, self.options, self.db.report)
+        self.options.copy_to = copy_to
+        return run_statement(self.conn, statement, params, self.options, self.db.report)
+
+    def error(self, exc: Exception) -> SqlError:
+        statement = self.current
+        sqlstate = getattr(exc, "sqlstate", None)
+        tables = visible_tables(self.conn) if sqlstate == "42P01" else []
+        return sql_error(
+            exc,
+            self.db._redactor,
+            cell=self.cell,
+            statement=statement,
+            rendered=statement.render() if statement is not None else None,
+            params={n: self.namespace[n] for n in statement.names} if statement is not None else {},
+            tables=tables,
+        )

@@ -1,262 +1,374 @@
-"""Query results into pandas, by the fastest path for their size.
+"""One statement, run once on the handle's own connection, its rows streamed into pandas.
 
-Measured on this project's machine (benchmarks/sql_fetch.py): for a handful
-of rows psycopg plus one DataFrame constructor is fastest; for a million
-rows ADBC (binary COPY into Arrow) is ~6x faster than any psycopg path. A
-single read-only statement is therefore first run with ``LIMIT n+1``
-through psycopg; if it has more than ``n`` rows, it runs again through
-ADBC, provided every column has a type ADBC and psycopg agree on. (So
-volatile functions in such a query run twice; its result comes from the
-second run only.)
+Each statement that may return rows is first *described* (Parse + Describe
+in one round trip: the server plans nothing and runs nothing), which gives
+its column types. If every column has a binary decoder here, the statement
+runs with binary results, streamed in chunks (the server produces the next
+chunk while numpy decodes this one); otherwise it runs with text results
+and psycopg's loaders, as psycopg itself would. Either way it runs exactly
+once, on the same connection and transaction as everything else the user
+sent, whatever the size of its result; the column rules of `_frames` make
+both give the same DataFrame. ``COPY ... TO STDOUT`` / ``FROM STDIN`` are
+streamed to or from a file and never leave the connection mid-COPY.
 """
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Mapping
-from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING, Any
 
-from ._sqltext import Statement, code_only, placeholders
+from ..core._sql import Rendered, Statement
+from . import _frames
 
 if TYPE_CHECKING:
     import pandas as pd
     import psycopg
+    from psycopg.pq.abc import PGresult
 
-#: Rows up to which psycopg alone serves a result.
-SMALL_RESULT_ROWS = 5000
-
-# Types that come out of ADBC with the same Python values psycopg gives
-# (numeric, json and vector do not: ADBC returns them as str or bytes).
-_ARROW_FRIENDLY_OIDS = {
-    16,  # bool
-    17,  # bytea
-    19,  # name
-    20,  # int8
-    21,  # int2
-    23,  # int4
-    25,  # text
-    700,  # float4
-    701,  # float8
-    1042,  # bpchar
-    1043,  # varchar
-    1082,  # date
-    1114,  # timestamp
-    1184,  # timestamptz
-    2950,  # uuid
-}
-_READ_ONLY_START = re.compile(r"\s*\(*\s*(select|with|values|table)\b", re.IGNORECASE)
-_WRITES = re.compile(r"\b(insert|update|delete|merge|into|copy|call)\b", re.IGNORECASE)
-# No str: ADBC binds it as text, where psycopg lets the server infer the type
-# (a timestamp comparison, say), so the two paths would disagree.
-_SCALARS = (int, float, bool, type(None))
-# Session state that must match between the two connections for the results to.
-_SESSION = (
-    "SELECT current_setting('search_path'), current_setting('TimeZone'), "
-    # temp tables of the user's (the vector helpers' own query tables do not count)
-    "(SELECT count(*) FROM pg_class WHERE relnamespace = pg_my_temp_schema() "
-    "AND relname NOT LIKE '\\_alien\\_nb\\_queries\\_%')"
-)
+#: Rows per chunk the server streams (libpq's chunked-rows mode).
+CHUNK_ROWS = 1000
+_COPY_BLOCK = 1 << 20
 
 
-def fetch_dataframe(
-    cur: psycopg.Cursor[Any], *, limit: int | None = None, on_rows: Callable[[int], None] | None = None
-) -> pd.DataFrame:
-    """The psycopg cursor's rows as a DataFrame with the result's column names."""
-    import pandas as pd
+class StatementResult:
+    """What a statement without rows did: its command tag and row count."""
 
-    columns = [col.name for col in cur.description or ()]
-    wanted = cur.rowcount if limit is None else min(limit, max(cur.rowcount, 0))
-    if wanted > _CHUNK:
-        rows = _fetch_with_progress(cur, wanted)
-    else:
-        rows = cur.fetchall() if limit is None else cur.fetchmany(limit)
-    if on_rows is not None:
-        on_rows(len(rows))
-    if not rows:
-        return pd.DataFrame(columns=columns)
-    return pd.DataFrame.from_records(rows, columns=columns, coerce_float=False)
+    def __init__(self, status: str, rowcount: int, elapsed: float) -> None:
+        self.status, self.rowcount, self.elapsed = status, rowcount, elapsed
+
+    def __repr__(self) -> str:
+        rows = f", {self.rowcount} row{'s' if self.rowcount != 1 else ''}" if self.rowcount >= 0 else ""
+        return f"{self.status}{rows} ({self.elapsed * 1000:.0f} ms)"
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(repr(self))
 
 
-_CHUNK = 50_000
+@dataclass
+class StatementFailed(Exception):
+    """Internal: the server refused the statement; ``error`` is psycopg's exception for it."""
+
+    error: Exception
+    rendered: Rendered
 
 
-def _fetch_with_progress(cur: psycopg.Cursor[Any], wanted: int) -> list[Any]:
-    from ..core._progress import Progress
-
-    rows: list[Any] = []
-    with Progress(wanted, "fetching", delay=0.5, unit=" rows") as bar:
-        while len(rows) < wanted:
-            chunk = cur.fetchmany(min(_CHUNK, wanted - len(rows)))
-            if not chunk:
-                break
-            rows.extend(chunk)
-            bar.update(len(chunk))
-    return rows
+@dataclass
+class Options:
+    limit: int | None = None
+    copy_from: Any = None  # a path, bytes, or a binary/text file object
+    copy_to: IO[bytes] | None = None
+    text_only: bool = False  # tests: force the text path
 
 
-@lru_cache(maxsize=512)
-def reads_only(original: str) -> bool:
-    """Does this statement only read (SELECT, WITH, VALUES, TABLE, and no writing keyword)?"""
-    code = code_only(original)
-    return bool(_READ_ONLY_START.match(code)) and not _WRITES.search(code)
-
-
-def eligible_for_arrow(original: str, params: Mapping[str, Any]) -> bool:
-    """A single statement that only reads, with plain scalar parameters."""
-    return reads_only(original) and all(isinstance(v, _SCALARS) for v in params.values())
-
-
-def to_dollar_params(original: str) -> tuple[str, list[str]]:
-    """``:name`` → ``$1, $2 …`` (ADBC's style), with the names in order."""
-    out, names, last = [], [], 0
-    for start, end, name in placeholders(original):
-        if name not in names:
-            names.append(name)
-        out.append(original[last:start])
-        out.append(f"${names.index(name) + 1}")
-        last = end
-    out.append(original[last:])
-    return re.sub(r"\\(:[A-Za-z_])", r"\1", "".join(out)), names
-
-
-class ArrowConnectionLost(Exception):
-    """Internal: the ADBC connection broke while a statement ran on it (it may have run)."""
-
-
-class ArrowFetcher:
-    """Runs a read-only statement through ADBC; one connection, opened on first use.
-
-    The driver shows nothing of its socket, so before reuse a ``SELECT 1``
-    checks the connection (one round trip, on the path for results of
-    thousands of rows): a connection the server closed is replaced before the
-    statement is sent. A failure after it was sent is `ArrowConnectionLost`
-    when the connection itself broke, never a silent second run.
-    """
-
-    def __init__(self, connect: Callable[[], Any]) -> None:
-        self._connect = connect
-        self._conn: Any = None
-        self._session: tuple[Any, ...] | None = None
-
-    def _ready(self) -> Any:
-        if self._conn is not None and not self._ping():
-            self.close()
-        if self._conn is None:
-            self._conn = self._connect()
-        return self._conn
-
-    def _ping(self) -> bool:
-        try:
-            with self._conn.cursor() as cur:
-                cur.execute("SELECT 1")
-                cur.fetchone()
-        except Exception:
-            return False
-        return True
-
-    def same_session_as(self, conn: psycopg.Connection[Any]) -> bool:
-        """Would a query see the same objects, settings and time zone on both connections?
-
-        False once the psycopg session has temp tables, another search_path
-        or time zone (a `SET` in an earlier cell), or an open transaction.
-        """
-        import psycopg
-
-        if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-            return False
-        row = conn.execute(_SESSION).fetchone()
-        if row is None or row[2] != 0:
-            return False
-        if self._session is None:
-            with self._ready().cursor() as cur:
-                cur.execute(_SESSION)
-                self._session = tuple(cur.fetchone())
-        return tuple(row[:2]) == self._session[:2]
-
-    def fetch(self, sql: str, params: list[Any]) -> pd.DataFrame:
-        import numpy as np
-
-        conn = self._ready()
-        try:
-            with conn.cursor() as cur:
-                cur.execute(sql, parameters=tuple(params) if params else None)
-                frame = cur.fetch_df()
-        except Exception:
-            if not self._ping():
-                self.close()
-                raise ArrowConnectionLost() from None
-            raise
-        # psycopg gives Python ints (int64 columns) for every integer type; match it.
-        for name in frame.columns:
-            if frame[name].dtype in (np.int16, np.int32):
-                frame[name] = frame[name].astype(np.int64)
-        return frame
-
-    def close(self) -> None:
-        conn, self._conn, self._session = self._conn, None, None
-        if conn is not None:
-            try:
-                conn.close()
-            except Exception:  # a broken connection has nothing left to close cleanly
-                pass
-
-
-def fetch_single(
+def run_statement(
     conn: psycopg.Connection[Any],
-    original: str,
     statement: Statement,
     params: Mapping[str, Any],
-    *,
-    arrow: ArrowFetcher | None,
-    limit: int | None,
-    report: Callable[[str], None],
-) -> pd.DataFrame | None:
-    """Fetch one read-only statement's rows by the fastest path; None if it is not one."""
-    if arrow is None or not eligible_for_arrow(original, params):
-        return None
-    import psycopg
-
-    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-        return None  # inside the user's transaction a failing probe would abort it: run it as written
-    cap = SMALL_RESULT_ROWS if limit is None else min(limit, SMALL_RESULT_ROWS)
-    probe = f"SELECT * FROM (\n{statement.text}\n) AS _alien_nb_probe LIMIT {cap + 1}"
+    options: Options,
+    report: Callable[[str], None] = lambda _line: None,
+) -> pd.DataFrame | StatementResult:
+    """Run ``statement`` once with ``params``; its rows as a DataFrame, or what it did."""
+    rendered = statement.render()
     started = time.perf_counter()
+    with conn.lock:
+        values = [params[name] for name in rendered.names]
+        sql, dumped, types, formats, tx = _dump(conn, rendered.sql, values)
+        binary = False
+        if statement.may_return_rows and not options.text_only:
+            described = _describe(conn, sql, types, rendered)
+            binary = described is not None and _all_binary(tx, described)
+        conn.pgconn.send_query_params(sql, dumped, types, formats, 1 if binary else 0)
+        if statement.may_return_rows:
+            conn.pgconn.set_chunked_rows_mode(CHUNK_ROWS)
+        return _Results(conn, tx, rendered, options, binary, started, report).collect()
+
+
+def _dump(conn: psycopg.Connection[Any], sql: str, values: list[Any]) -> tuple[Any, ...]:
+    from psycopg.adapt import PyFormat, Transformer
+
+    tx = Transformer(conn)
+    dumped = tx.dump_sequence(values, [PyFormat.AUTO] * len(values)) if values else None
+    types = tx.types if values else None
+    formats = tx.formats if values else None
+    return sql.encode(conn.info.encoding), dumped, types, formats, tx
+
+
+def _describe(
+    conn: psycopg.Connection[Any], sql: bytes, types: Any, rendered: Rendered
+) -> list[int] | None:
+    """The statement's column types, from Parse + Describe in one round trip; None if it has no rows."""
+    from psycopg import generators
+    from psycopg.pq import ExecStatus
+
+    pg = conn.pgconn
+    pg.enter_pipeline_mode()
+    failed: PGresult | None = None
+    described: PGresult | None = None
     try:
-        with conn.cursor() as cur:
-            cur.execute(probe, params or None)
-            if cur.description is None:
-                return None
-            oids = [col.type_code for col in cur.description]
-            if (cur.rowcount <= cap) or (limit is not None and limit <= cap):
-                return fetch_dataframe(cur, limit=limit)
-    except psycopg.Error:
-        if conn.closed:
-            raise  # it broke with the statement sent: the caller must not run it again
-        return None  # not wrappable (SELECT INTO, …): the caller runs it as written
-    if not all(oid in _ARROW_FRIENDLY_OIDS for oid in oids):
+        pg.send_prepare(b"", sql, param_types=types)
+        pg.send_describe_prepared(b"")
+        pg.pipeline_sync()
+        conn.wait(generators.send(pg))
+        while True:
+            res = conn.wait(generators.fetch(pg))
+            if res is None:
+                continue
+            if res.status == ExecStatus.PIPELINE_SYNC:
+                break
+            if res.status == ExecStatus.FATAL_ERROR and failed is None:
+                failed = res
+            elif res.status == ExecStatus.COMMAND_OK and res.nfields:
+                described = res
+    finally:
+        if pg.pipeline_status:
+            try:
+                pg.exit_pipeline_mode()
+            except Exception:  # results still pending (interrupted): the connection cannot be reused
+                pg.finish()
+    if failed is not None:
+        raise StatementFailed(_error(conn, failed), rendered)
+    if described is None:
         return None
-    try:
-        if not arrow.same_session_as(conn):
-            return None
-    except psycopg.Error:
-        if conn.closed:
+    return [described.ftype(i) for i in range(described.nfields)]
+
+
+def _all_binary(tx: Any, oids: list[int]) -> bool:
+    return all(_binary_kind(tx, oid) is not None for oid in oids)
+
+
+def _binary_kind(tx: Any, oid: int) -> str | None:
+    """How a binary value of ``oid`` is decoded: "numpy", "loader", or None (text is needed)."""
+    from psycopg.pq import Format
+
+    if oid in _frames.VECTORIZED:
+        return "numpy"
+    if oid in _frames.BINARY_AS_TEXT:
+        return "loader"
+    loader = tx.adapters.get_loader(oid, Format.BINARY)
+    if loader is not None and type(loader).__module__.startswith("pgvector."):
+        return "loader"  # pgvector's vector, halfvec, sparsevec: the same arrays either way
+    return None
+
+
+def _error(conn: psycopg.Connection[Any], res: PGresult) -> Exception:
+    from psycopg import errors
+
+    return errors.error_from_result(res, encoding=conn.info.encoding)
+
+
+class _Results:
+    """Reads every result of one sent statement, so the connection is idle again afterwards."""
+
+    def __init__(
+        self,
+        conn: psycopg.Connection[Any],
+        tx: Any,
+        rendered: Rendered,
+        options: Options,
+        binary: bool,
+        started: float,
+        report: Callable[[str], None],
+    ) -> None:
+        self.conn, self.tx, self.rendered, self.options = conn, tx, rendered, options
+        self.binary, self.started, self.report = binary, started, report
+        self.names: list[str] = []
+        self.oids: list[int] = []
+        self.columns: list[Any] = []  # BinaryColumn, or a list of loaded values, per column
+        self.loaders: list[Any] = []
+        self.rows = 0
+        self.status: str | None = None
+        self.rowcount = -1
+        self.failed: Exception | None = None
+        self.copied = 0
+
+    def collect(self) -> pd.DataFrame | StatementResult:
+        from psycopg import generators
+        from psycopg.pq import ExecStatus
+
+        conn, pg = self.conn, self.conn.pgconn
+        try:
+            conn.wait(generators.send(pg))
+            while True:
+                res = conn.wait(generators.fetch(pg))
+                if res is None:
+                    break
+                status = res.status
+                if status in (ExecStatus.TUPLES_CHUNK, ExecStatus.TUPLES_OK, ExecStatus.SINGLE_TUPLE):
+                    self._rows(res)
+                    if status == ExecStatus.TUPLES_OK:
+                        self._done(res)
+                elif status == ExecStatus.COPY_OUT:
+                    self._copy_out()
+                elif status == ExecStatus.COPY_IN:
+                    self._copy_in()
+                elif status in (ExecStatus.FATAL_ERROR, ExecStatus.BAD_RESPONSE):
+                    self.failed = self.failed or _error(conn, res)
+                else:
+                    self._done(res)
+        except BaseException:
+            self._drain()
             raise
-        return None
-    except Exception:  # no ADBC connection (the driver's error, reworded): psycopg serves it
-        arrow.close()
-        return None
-    sql, names = to_dollar_params(original)
-    if limit is not None:
-        sql = f"SELECT * FROM (\n{sql}\n) AS _alien_nb_limited LIMIT {int(limit)}"
-    try:
-        frame = arrow.fetch(sql, [params[n] for n in names])
-    except ArrowConnectionLost:
-        raise
-    except Exception:
-        arrow.close()
-        return None
-    elapsed = time.perf_counter() - started
-    report(f"{len(frame):,} rows × {frame.shape[1]} columns in {elapsed:.2f} s (via Arrow)")
-    return frame
+        if self.failed is not None:
+            raise StatementFailed(self.failed, self.rendered)
+        elapsed = time.perf_counter() - self.started
+        if not self.names:
+            return StatementResult(self.status or "OK", self.rowcount, elapsed)
+        frame = self._frame()
+        if len(frame) > 5000:
+            how = "binary, streamed" if self.binary else "text"
+            self.report(f"{len(frame):,} rows × {frame.shape[1]} columns in {elapsed:.2f} s ({how})")
+        return frame
+
+    def _done(self, res: PGresult) -> None:
+        tag = res.command_status
+        self.status = tag.decode() if tag else self.status
+        tuples = res.command_tuples
+        self.rowcount = tuples if tuples is not None else -1
+        if self.copied and self.rowcount < 0:
+            self.rowcount = self.copied
+
+    def _rows(self, res: PGresult) -> None:
+        if not self.names:
+            self._start(res)
+        n = res.ntuples
+        limit = self.options.limit
+        if limit is not None:
+            n = max(0, min(n, limit - self.rows))  # the rest is read and dropped: the statement ran whole
+        if not n:
+            return
+        from itertools import repeat
+
+        rows = range(n)
+        get = res.get_value
+        if self.binary:
+            for i, column in enumerate(self.columns):
+                if isinstance(column, _frames.BinaryColumn):
+                    column.take(get, rows, i)
+                else:
+                    column.extend(map(get, rows, repeat(i)))
+        else:
+            self.tx.set_pgresult(res)
+            loaded = self.tx.load_rows(0, n, tuple)
+            for i, column in enumerate(self.columns):
+                column.extend(row[i] for row in loaded)
+        self.rows += n
+
+    def _start(self, res: PGresult) -> None:
+        from psycopg.pq import Format
+
+        encoding = self.conn.info.encoding
+        for i in range(res.nfields):
+            name = res.fname(i)
+            self.names.append(name.decode(encoding) if name else "?column?")
+            oid = res.ftype(i)
+            self.oids.append(oid)
+            kind = _binary_kind(self.tx, oid) if self.binary else None
+            if kind == "numpy" and encoding == "utf-8":
+                self.columns.append(_frames.BinaryColumn(self.names[-1], oid))
+                self.loaders.append(None)
+            else:
+                self.columns.append([])
+                # A column whose type changed since it was described (DDL in between) still decodes.
+                fmt = Format.BINARY if self.binary else Format.TEXT
+                self.loaders.append(self.tx.get_loader(oid, fmt).load if self.binary else None)
+
+    def _frame(self) -> pd.DataFrame:
+        timezone = self.conn.info.timezone
+        columns = []
+        try:
+            for column, oid, load in zip(self.columns, self.oids, self.loaders, strict=True):
+                if isinstance(column, _frames.BinaryColumn):
+                    columns.append(column.column(timezone))
+                elif load is not None:
+                    columns.append(_frames.column_from_values(oid, _frames.loaded_column(column, load), timezone))
+                else:
+                    columns.append(_frames.column_from_values(oid, column, timezone))
+        except _frames.ValueOutOfRange as exc:
+            from psycopg import errors
+
+            raise StatementFailed(errors.DataError(str(exc)), self.rendered) from None
+        return _frames.frame(self.names, columns)
+
+    # -- COPY -----------------------------------------------------------------
+
+    def _copy_out(self) -> None:
+        from psycopg import generators
+
+        target = self.options.copy_to
+        if target is None:
+            raise RuntimeError("COPY TO STDOUT needs somewhere to write")  # the caller checks first
+        while True:
+            data = self.conn.wait(generators.copy_from(self.conn.pgconn))
+            if not isinstance(data, memoryview):
+                self._after_copy(data)
+                return
+            target.write(data)
+            self.copied += 1
+
+    def _copy_in(self) -> None:
+        from psycopg import generators
+
+        pg = self.conn.pgconn
+        source = self.options.copy_from
+        if source is None:  # the caller checks first; never leave the server waiting for data
+            res = self.conn.wait(generators.copy_end(pg, b"alien_nb: no data was given for COPY FROM STDIN"))
+            self._after_copy(res)
+            return
+        try:
+            for block in _blocks(source):
+                self.conn.wait(generators.copy_to(pg, block))
+        except BaseException as exc:
+            reason = f"alien_nb: reading the data failed ({type(exc).__name__})".encode()
+            self.conn.wait(generators.copy_end(pg, reason))
+            raise
+        self._after_copy(self.conn.wait(generators.copy_end(pg, None)))
+
+    def _after_copy(self, res: PGresult) -> None:
+        from psycopg.pq import ExecStatus
+
+        if res.status == ExecStatus.FATAL_ERROR:
+            self.failed = self.failed or _error(self.conn, res)
+        else:
+            self._done(res)
+
+    def _drain(self) -> None:
+        """After an interruption: read what is left, so the next statement finds the connection idle."""
+        from psycopg import generators
+        from psycopg.pq import ExecStatus
+
+        conn, pg = self.conn, self.conn.pgconn
+        try:
+            while not conn.closed:
+                res = conn.wait(generators.fetch(pg), timeout=10.0)
+                if res is None:
+                    break
+                if res.status == ExecStatus.COPY_IN:
+                    conn.wait(generators.copy_end(pg, b"alien_nb: interrupted"))
+                elif res.status == ExecStatus.COPY_OUT:
+                    while isinstance(conn.wait(generators.copy_from(pg)), memoryview):
+                        pass
+        except BaseException:
+            # It cannot be brought back to idle: close it, and the handle opens a fresh one.
+            pg.finish()
+
+
+def _blocks(source: Any) -> Any:
+    """``source`` (a path, bytes or str, or a file object) in blocks of bytes."""
+    import os
+
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+        for i in range(0, len(data), _COPY_BLOCK):
+            yield data[i : i + _COPY_BLOCK]
+        return
+    if isinstance(source, (str, os.PathLike)):
+        with open(source, "rb") as f:
+            yield from _blocks(f)
+        return
+    while True:
+        block = source.read(_COPY_BLOCK)
+        if not block:
+            return
+        yield block.encode() if isinstance(block, str) else block

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from alien_nb.notebook._sqltext import split_statements, to_psycopg
+from alien_nb.core._sql import parse_sql
 
 
 @pytest.mark.parametrize(
@@ -27,12 +27,13 @@ from alien_nb.notebook._sqltext import split_statements, to_psycopg
             ["k"],
         ),
         ("SELECT \\:literal, :x", "SELECT :literal, %(x)s", ["x"]),
+        ("SELECT a[1 :n], a[(:lo):(:hi)]", "SELECT a[1 :n], a[(%(lo)s):(%(hi)s)]", ["lo", "hi"]),
         ("SELECT '\\:kept', \\:y", "SELECT '\\:kept', :y", []),
     ],
 )
 def test_placeholders(sql: str, text: str, names: list[str]) -> None:
-    statement = to_psycopg(sql)
-    assert statement.text == text
+    (statement,) = parse_sql(sql)
+    assert statement.for_psycopg() == text
     assert list(statement.names) == names
 
 
@@ -52,4 +53,4 @@ def test_placeholders(sql: str, text: str, names: list[str]) -> None:
     ],
 )
 def test_split(sql: str, parts: list[str]) -> None:
-    assert split_statements(sql) == parts
+    assert [s.text for s in parse_sql(sql)] == parts

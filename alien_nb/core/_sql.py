@@ -1,0 +1,359 @@
+"""SQL text as alien_nb reads it: statements, ``:name`` placeholders, and what each one is.
+
+One scan of the text yields `Statement` objects; every driver's form
+(``$1`` for the wire, ``%(name)s`` for psycopg's composed SQL) is rendered
+from them, so no path rescans the text and all agree on what is a
+parameter. The scanner knows Postgres' lexical corners: ``'...'`` and
+``E'...'`` strings, ``"quoted identifiers"``, ``$tag$`` dollar quotes,
+``--`` and nested ``/* */`` comments, ``::`` casts and ``[lo:hi]`` slices.
+``\\:name`` is a literal ``:name``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from ._errors import AlienError
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
+_DOLLAR_TAG = re.compile(r"\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$")
+_POSITIONAL = re.compile(r"\$([0-9]+)")
+_PYFORMAT = re.compile(r"%\(([A-Za-z_][A-Za-z0-9_]*)\)s")
+# What can start something the scanner must look at; everything else is plain code.
+_INTERESTING = re.compile(r"[-/'\"$;:\\\[\]()%]")
+
+# Statements that never return rows; anything else may (SELECT, VALUES, SHOW, ... RETURNING).
+_NO_ROWS = frozenset(
+    "alter analyze begin checkpoint close cluster comment commit create deallocate discard do drop "
+    "end grant listen load lock notify prepare reassign refresh reindex release reset revoke rollback "
+    "savepoint security set start truncate unlisten vacuum abort".split()
+)
+_DML = frozenset({"insert", "update", "delete", "merge"})
+
+
+class SqlTextInvalid(AlienError):
+    """The SQL text uses a placeholder style alien_nb does not bind, or is not one condition."""
+
+
+@dataclass(frozen=True, slots=True)
+class Placeholder:
+    """``:name`` at ``start`` (an offset into the text the statement was parsed from)."""
+
+    name: str
+    start: int
+
+
+@dataclass(frozen=True, slots=True)
+class EscapedColon:
+    """``\\:`` in the source: a literal ``:`` that is not a placeholder."""
+
+
+ESCAPED_COLON = EscapedColon()
+Part = str | Placeholder | EscapedColon
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """A statement as sent: its text, the parameter names in ``$n`` order, and a map back."""
+
+    sql: str
+    names: tuple[str, ...]
+    # (offset in sql, offset in the source) at each boundary, for positions in server errors.
+    _marks: tuple[tuple[int, int], ...]
+
+    def source_offset(self, position: int) -> int:
+        """The source offset of a 0-based offset into `sql`."""
+        best = (0, 0)
+        for mark in self._marks:
+            if mark[0] > position:
+                break
+            best = mark
+        return best[1] + (position - best[0])
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """One statement of a cell: its text, where it starts, its pieces and placeholders.
+
+    ``parts`` alternates code/quoted text (``\\:`` already unescaped) with
+    `Placeholder` objects, in order. ``words`` are the statement's keywords
+    and identifiers outside quotes, comments and parentheses, lower-cased.
+    """
+
+    text: str
+    start: int
+    parts: tuple[Part, ...]
+    words: tuple[str, ...]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Each parameter name once, in order of first use."""
+        return tuple(dict.fromkeys(p.name for p in self.parts if isinstance(p, Placeholder)))
+
+    @property
+    def keyword(self) -> str:
+        return self.words[0] if self.words else ""
+
+    @property
+    def may_return_rows(self) -> bool:
+        """False only for statements that never return rows (DDL, SET, DML without RETURNING)."""
+        if self.keyword in _NO_ROWS:
+            return False
+        if self.keyword in _DML or (self.keyword == "with" and _DML & set(self.words)):
+            return "returning" in self.words or self.keyword == "with"
+        return self.keyword != "copy"
+
+    @property
+    def copy_direction(self) -> str | None:
+        """``"out"`` for ``COPY ... TO STDOUT``, ``"in"`` for ``COPY ... FROM STDIN``, else None."""
+        if self.keyword != "copy":
+            return None
+        words = self.words
+        for i, word in enumerate(words[:-1]):
+            if word == "to" and words[i + 1] == "stdout":
+                return "out"
+            if word == "from" and words[i + 1] == "stdin":
+                return "in"
+        return None
+
+    def render(self) -> Rendered:
+        """The wire form: ``:name`` → ``$1``, ``$2`` … (one number per distinct name)."""
+        return _render(self)
+
+    def for_psycopg(self) -> str:
+        """psycopg's form: ``:name`` → ``%(name)s``, literal ``%`` doubled."""
+        out = []
+        for part in self.parts:
+            if isinstance(part, Placeholder):
+                out.append(f"%({part.name})s")
+            else:
+                out.append(":" if isinstance(part, EscapedColon) else part.replace("%", "%%"))
+        return "".join(out)
+
+
+@lru_cache(maxsize=1024)
+def _render(statement: Statement) -> Rendered:
+    out: list[str] = []
+    numbers: dict[str, int] = {}
+    marks: list[tuple[int, int]] = []
+    length, source = 0, statement.start
+    for part in statement.parts:
+        marks.append((length, source))
+        if isinstance(part, Placeholder):
+            number = numbers.setdefault(part.name, len(numbers) + 1)
+            piece = f"${number}"
+            source = part.start + 1 + len(part.name)
+        elif isinstance(part, EscapedColon):
+            piece, source = ":", source + 2
+        else:
+            piece, source = part, source + len(part)
+        out.append(piece)
+        length += len(piece)
+    return Rendered("".join(out), tuple(numbers), tuple(marks))
+
+
+def _skip(sql: str, i: int) -> int | None:
+    """If a quoted or commented span starts at ``i``, the index just after it."""
+    ch = sql[i]
+    nxt = sql[i + 1] if i + 1 < len(sql) else ""
+    if ch == "-" and nxt == "-":
+        end = sql.find("\n", i)
+        return len(sql) if end < 0 else end
+    if ch == "/" and nxt == "*":
+        depth, j = 1, i + 2
+        while j < len(sql) and depth:
+            if sql.startswith("/*", j):
+                depth, j = depth + 1, j + 2
+            elif sql.startswith("*/", j):
+                depth, j = depth - 1, j + 2
+            else:
+                j += 1
+        return j
+    if ch == "'":
+        escapes = i > 0 and sql[i - 1] in "eE" and (i < 2 or not (sql[i - 2].isalnum() or sql[i - 2] == "_"))
+        j = i + 1
+        while j < len(sql):
+            if escapes and sql[j] == "\\":
+                j += 2
+                continue
+            if sql[j] == "'":
+                if sql.startswith("''", j):
+                    j += 2
+                    continue
+                return j + 1
+            j += 1
+        return len(sql)
+    if ch == '"':
+        end = sql.find('"', i + 1)
+        while end >= 0 and sql.startswith('""', end):
+            end = sql.find('"', end + 2)
+        return len(sql) if end < 0 else end + 1
+    if ch == "$" and not (i > 0 and (sql[i - 1].isalnum() or sql[i - 1] == "_")):
+        match = _DOLLAR_TAG.match(sql, i)
+        if match:
+            end = sql.find(match.group(), match.end())
+            return len(sql) if end < 0 else end + len(match.group())
+    return None
+
+
+class _Builder:
+    """Collects one statement's pieces while the scanner walks the cell."""
+
+    def __init__(self, sql: str, start: int) -> None:
+        self.sql, self.start = sql, start
+        self.parts: list[Part] = []
+        self.pending: list[str] = []
+        self.words: list[str] = []
+        self.code = False  # anything but white space and comments so far?
+
+    def text(self, piece: str) -> None:
+        self.pending.append(piece)
+
+    def placeholder(self, name: str, start: int) -> None:
+        self.flush()
+        self.parts.append(Placeholder(name, start))
+        self.code = True
+
+    def escaped_colon(self) -> None:
+        self.flush()
+        self.parts.append(ESCAPED_COLON)
+        self.code = True
+
+    def flush(self) -> None:
+        if self.pending:
+            self.parts.append("".join(self.pending))
+            self.pending = []
+
+    def finish(self, end: int) -> Statement | None:
+        self.flush()
+        if not self.code:
+            return None
+        raw = self.sql[self.start : end]
+        lead = len(raw) - len(raw.lstrip())
+        text = raw.strip()
+        parts = _strip_parts(self.parts)
+        return Statement(text, self.start + lead, tuple(parts), tuple(self.words))
+
+
+def _strip_parts(parts: list[Part]) -> list[Part]:
+    out = list(parts)
+    if out and isinstance(out[0], str):
+        out[0] = out[0].lstrip()
+        if not out[0]:
+            out.pop(0)
+    if out and isinstance(out[-1], str):
+        out[-1] = out[-1].rstrip()
+        if not out[-1]:
+            out.pop()
+    return out
+
+
+@lru_cache(maxsize=512)
+def parse_sql(sql: str) -> tuple[Statement, ...]:
+    """The cell's statements, split on top-level ``;``; blank ones dropped.
+
+    Raise `SqlTextInvalid` for ``%(name)s`` or ``$1`` placeholders, with the
+    ``:name`` form to write instead.
+    """
+    statements: list[Statement] = []
+    current = _Builder(sql, 0)
+    stack: list[str] = []  # open ( and [ at code level
+    i, n = 0, len(sql)
+    while i < n:
+        match = _INTERESTING.search(sql, i)
+        stop = match.start() if match else n
+        if stop > i:
+            chunk = sql[i:stop]
+            if chunk.strip():
+                current.code = True
+                if not stack:
+                    current.words.extend(w.lower() for w in _WORD.findall(chunk))
+            current.text(chunk)
+        if match is None:
+            break
+        i = stop
+        ch = sql[i]
+        after = _skip(sql, i)
+        if after is not None:
+            if ch not in "-/":
+                current.code = True
+            current.text(sql[i:after])
+            i = after
+            continue
+        if ch == ";" and not stack:
+            statement = current.finish(i)
+            if statement is not None:
+                statements.append(statement)
+            current = _Builder(sql, i + 1)
+            i += 1
+            continue
+        current.code = current.code or ch not in "-/"
+        if ch in "([":
+            stack.append(ch)
+        elif ch in ")]" and stack:
+            stack.pop()
+        elif ch == "\\" and sql.startswith("\\:", i) and _NAME.match(sql, i + 2):
+            current.escaped_colon()
+            i += 2
+            continue
+        elif ch == ":":
+            i = _colon(sql, i, current, stack)
+            continue
+        elif ch == "$":
+            positional = _POSITIONAL.match(sql, i)
+            if positional and not (i > 0 and (sql[i - 1].isalnum() or sql[i - 1] == "_")):
+                raise _style_error(f"${positional.group(1)}", "a positional $n parameter")
+        elif ch == "%":
+            pyformat = _PYFORMAT.match(sql, i)
+            if pyformat:
+                raise _style_error(pyformat.group(), f":{pyformat.group(1)}")
+        current.text(ch)
+        i += 1
+    statement = current.finish(n)
+    if statement is not None:
+        statements.append(statement)
+    return tuple(statements)
+
+
+def _colon(sql: str, i: int, current: _Builder, stack: list[str]) -> int:
+    """Handle the ``:`` at ``i``: a cast, a slice, or a placeholder. Returns where to go on."""
+    if sql.startswith("::", i):
+        current.text("::")
+        return i + 2
+    previous = sql[i - 1] if i > 0 else ""
+    name = _NAME.match(sql, i + 1)
+    if stack and stack[-1] == "[" or name is None or previous.isalnum() or previous == "_":
+        # A slice (a[1:n], a[1 :n]; write a[(:lo):(:hi)] to bind one), an identifier's colon,
+        # or a colon that names nothing (:=).
+        current.text(":")
+        return i + 1
+    current.placeholder(name.group(), i)
+    return name.end()
+
+
+def _style_error(written: str, instead: str) -> SqlTextInvalid:
+    if instead.startswith(":"):
+        return SqlTextInvalid(
+            f"{written} is psycopg's placeholder style; alien_nb binds :name placeholders.",
+            hint=f"Write {instead} instead of {written}: the value comes from the Python variable or "
+            f"params key {instead[1:]!r}.",
+        )
+    return SqlTextInvalid(
+        f"{written} is {instead}; alien_nb binds named :name placeholders.",
+        hint="Name the value: write :n instead of $1 and pass {'n': value} (or define the notebook "
+        "variable n).",
+    )
+
+
+def parse_condition(condition: str, what: str = "where") -> Statement:
+    """A ``where=`` condition: one SQL expression with ``:name`` placeholders, no ``;``."""
+    statements = parse_sql(condition)
+    if len(statements) != 1:
+        raise SqlTextInvalid(
+            f"{what}= must be one SQL condition" + (", not several statements." if statements else "."),
+            hint='For example where="lang = :lang", with params={"lang": "en"}.',
+        )
+    return statements[0]
