@@ -27,9 +27,43 @@ _INTERESTING = re.compile(r"[-/'\"$;:\\\[\]()%]")
 
 # Statements that never return rows; anything else may (SELECT, VALUES, SHOW, ... RETURNING).
 _NO_ROWS = frozenset(
-    "alter analyze begin checkpoint close cluster comment commit create deallocate discard do drop "
-    "end grant listen load lock notify prepare reassign refresh reindex release reset revoke rollback "
-    "savepoint security set start truncate unlisten vacuum abort".split()
+    [
+        "alter",
+        "analyze",
+        "begin",
+        "checkpoint",
+        "close",
+        "cluster",
+        "comment",
+        "commit",
+        "create",
+        "deallocate",
+        "discard",
+        "do",
+        "drop",
+        "end",
+        "grant",
+        "listen",
+        "load",
+        "lock",
+        "notify",
+        "prepare",
+        "reassign",
+        "refresh",
+        "reindex",
+        "release",
+        "reset",
+        "revoke",
+        "rollback",
+        "savepoint",
+        "security",
+        "set",
+        "start",
+        "truncate",
+        "unlisten",
+        "vacuum",
+        "abort",
+    ]
 )
 _DML = frozenset({"insert", "update", "delete", "merge"})
 
@@ -325,7 +359,7 @@ def _colon(sql: str, i: int, current: _Builder, stack: list[str]) -> int:
         return i + 2
     previous = sql[i - 1] if i > 0 else ""
     name = _NAME.match(sql, i + 1)
-    if stack and stack[-1] == "[" or name is None or previous.isalnum() or previous == "_":
+    if (stack and stack[-1] == "[") or name is None or previous.isalnum() or previous == "_":
         # A slice (a[1:n], a[1 :n]; write a[(:lo):(:hi)] to bind one), an identifier's colon,
         # or a colon that names nothing (:=).
         current.text(":")

@@ -25,10 +25,8 @@ def _option(text: str, name: str) -> str | None:
 
 def _options_text(statement: Statement) -> str:
     """The statement from its STDOUT / STDIN on: where COPY's options are, in or out of parentheses."""
-    match = None
-    for match in re.finditer(r"\b(stdout|stdin)\b", statement.text, re.IGNORECASE):
-        pass
-    return statement.text[match.end() :] if match else ""
+    ends = [m.end() for m in re.finditer(r"\b(stdout|stdin)\b", statement.text, re.IGNORECASE)]
+    return statement.text[ends[-1] :] if ends else ""
 
 
 def copy_format(statement: Statement) -> str:

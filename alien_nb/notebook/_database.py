@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -10,9 +11,9 @@ from os import PathLike
 from typing import TYPE_CHECKING, Any
 
 from ..core import AlienError, PostgresBinding, Redactor, WorkerEnv, redacted_connection_string
+from ..core._sql import Statement, parse_sql
 from ..resolver._connection import PostgresConnection, connection_for
 from ..resolver._liveness import Liveness, probe
-from ..core._sql import Statement, parse_sql
 from ._fetch import Options, StatementFailed, StatementResult, run_statement
 from ._sqlerrors import (
     CopyNeedsData,
@@ -437,7 +438,12 @@ class _Runner:
     """Runs a cell's statements one by one and knows which one failed, for its error."""
 
     def __init__(
-        self, db: Database, conn: psycopg.Connection[Any], cell: str, namespace: Mapping[str, Any], options: Options
+        self,
+        db: Database,
+        conn: psycopg.Connection[Any],
+        cell: str,
+        namespace: Mapping[str, Any],
+        options: Options,
     ) -> None:
         self.db, self.conn, self.cell, self.namespace, self.options = db, conn, cell, namespace, options
         self.current: Statement | None = None
@@ -463,11 +469,30 @@ class _Runner:
             run_statement(self.conn, statement, params, self.options, self.db.report)
             return frame_from_copy(buffer.getvalue(), statement, self.conn.info.encoding)
         if isinstance(copy_to, (str, PathLike)):
-            with open(copy_to, "wb") as target:
-                self.options.copy_to = target
-                return run_statement(self.conn, statement, params, self.options, self.db.report)
+            return self._copy_to_path(statement, params, os.path.expanduser(os.fspath(copy_to)))
         self.options.copy_to = copy_to
         return run_statement(self.conn, statement, params, self.options, self.db.report)
+
+    def _copy_to_path(self, statement: Statement, params: dict[str, Any], path: str) -> StatementResult:
+        """COPY TO a file written whole or not at all: a failed COPY leaves an existing file as it was.
+
+        The file is private to the kernel's user (0600, as `tempfile` makes it): query results
+        are nobody else's to read.
+        """
+        import tempfile
+
+        folder = os.path.dirname(os.path.abspath(path))
+        fd, partial = tempfile.mkstemp(prefix=".alien-nb-copy-", dir=folder)
+        try:
+            with os.fdopen(fd, "wb") as target:
+                self.options.copy_to = target
+                result = run_statement(self.conn, statement, params, self.options, self.db.report)
+            os.replace(partial, path)
+        except BaseException:
+            os.unlink(partial)
+            raise
+        assert isinstance(result, StatementResult)
+        return result
 
     def error(self, exc: Exception) -> SqlError:
         statement = self.current

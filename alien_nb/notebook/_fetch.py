@@ -86,18 +86,42 @@ def run_statement(
 
 
 def _dump(conn: psycopg.Connection[Any], sql: str, values: list[Any]) -> tuple[Any, ...]:
+    """The parameters as psycopg dumps them, with two fixes for values people pass.
+
+    A tuple binds as a list (an array), and a list of strings as ``text[]``:
+    psycopg sends it untyped, which the server cannot place (``pg_typeof(:tags)``).
+    """
     from psycopg.adapt import PyFormat, Transformer
 
     tx = Transformer(conn)
-    dumped = tx.dump_sequence(values, [PyFormat.AUTO] * len(values)) if values else None
-    types = tx.types if values else None
-    formats = tx.formats if values else None
+    if not values:
+        return sql.encode(conn.info.encoding), None, None, None, tx
+    values = [list(v) if isinstance(v, tuple) else v for v in values]
+    dumped, types, formats = [], [], []
+    for value in values:
+        dumper = _text_list_tx(conn) if _strings_only(value) else tx
+        d = dumper.get_dumper(value, PyFormat.AUTO)
+        dumped.append(None if value is None else d.dump(value))
+        types.append(d.oid)
+        formats.append(d.format)
     return sql.encode(conn.info.encoding), dumped, types, formats, tx
 
 
-def _describe(
-    conn: psycopg.Connection[Any], sql: bytes, types: Any, rendered: Rendered
-) -> list[int] | None:
+def _strings_only(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(v, str) or v is None for v in value) \
+        and any(isinstance(v, str) for v in value)  # fmt: skip
+
+
+def _text_list_tx(conn: psycopg.Connection[Any]) -> Any:
+    from psycopg.adapt import AdaptersMap, Transformer
+    from psycopg.types.string import StrDumper
+
+    adapters = AdaptersMap(conn.adapters)
+    adapters.register_dumper(str, StrDumper)
+    return Transformer(adapters)
+
+
+def _describe(conn: psycopg.Connection[Any], sql: bytes, types: Any, rendered: Rendered) -> list[int] | None:
     """The statement's column types, from Parse + Describe in one round trip; None if it has no rows."""
     from psycopg import generators
     from psycopg.pq import ExecStatus
@@ -282,7 +306,8 @@ class _Results:
                 if isinstance(column, _frames.BinaryColumn):
                     columns.append(column.column(timezone))
                 elif load is not None:
-                    columns.append(_frames.column_from_values(oid, _frames.loaded_column(column, load), timezone))
+                    loaded = _frames.loaded_column(column, load)
+                    columns.append(_frames.column_from_values(oid, loaded, timezone))
                 else:
                     columns.append(_frames.column_from_values(oid, column, timezone))
         except _frames.ValueOutOfRange as exc:
@@ -308,22 +333,35 @@ class _Results:
             self.copied += 1
 
     def _copy_in(self) -> None:
+        import psycopg
         from psycopg import generators
 
         pg = self.conn.pgconn
         source = self.options.copy_from
         if source is None:  # the caller checks first; never leave the server waiting for data
-            res = self.conn.wait(generators.copy_end(pg, b"alien_nb: no data was given for COPY FROM STDIN"))
-            self._after_copy(res)
+            self._end_copy(b"alien_nb: no data was given for COPY FROM STDIN")
             return
         try:
             for block in _blocks(source):
                 self.conn.wait(generators.copy_to(pg, block))
         except BaseException as exc:
-            reason = f"alien_nb: reading the data failed ({type(exc).__name__})".encode()
-            self.conn.wait(generators.copy_end(pg, reason))
+            try:  # the server aborts the COPY (nothing of it is kept); the reader's error is the news
+                self._end_copy(f"alien_nb: reading the data failed ({type(exc).__name__})".encode())
+            except psycopg.Error:
+                pass
             raise
-        self._after_copy(self.conn.wait(generators.copy_end(pg, None)))
+        self._end_copy(None)
+
+    def _end_copy(self, error: bytes | None) -> None:
+        import psycopg
+        from psycopg import generators
+
+        try:
+            res = self.conn.wait(generators.copy_end(self.conn.pgconn, error))
+        except psycopg.Error as exc:  # the server refused the data (or the abort above)
+            self.failed = self.failed or exc
+            return
+        self._after_copy(res)
 
     def _after_copy(self, res: PGresult) -> None:
         from psycopg.pq import ExecStatus

@@ -8,7 +8,7 @@ size of the result, on NULLs turning up in it, or on which source served it:
 
 ========================  ==========================================================
 int2, int4, int8, oid     int64; ``Int64`` (nullable) when a NULL is present
-float4, float8            float64, NULL as NaN
+float4, float8            float64 (a float4 exactly as stored, not its decimal text), NULL as NaN
 bool                      bool; ``boolean`` (nullable) when a NULL is present
 text, varchar, char, name pandas ``str``, NULL as NaN
 timestamp                 datetime64[us], NULL as NaT
@@ -58,7 +58,7 @@ class ValueOutOfRange(ValueError):
 class BinaryColumn:
     """One column's binary values, chunk by chunk, as the wire delivers them."""
 
-    __slots__ = ("oid", "name", "_chunks", "_nulls", "_lengths")
+    __slots__ = ("_chunks", "_lengths", "_nulls", "name", "oid")
 
     def __init__(self, name: str, oid: int) -> None:
         self.name, self.oid = name, oid
@@ -136,7 +136,7 @@ def _fixed(oid: int, raw: np.ndarray, nulls: np.ndarray, timezone: dt.tzinfo | N
     if oid == TIMESTAMP:
         return stamps
     index = pd.DatetimeIndex(stamps).tz_localize("UTC")
-    return index.tz_convert(timezone if timezone is not None else dt.UTC).array
+    return index.tz_convert(timezone if timezone is not None else dt.timezone.utc).array
 
 
 def _dates(days: np.ndarray, nulls: np.ndarray, name: str) -> np.ndarray:
@@ -147,11 +147,12 @@ def _dates(days: np.ndarray, nulls: np.ndarray, name: str) -> np.ndarray:
     out = (days + _EPOCH_DAYS).astype("datetime64[D]").astype(object)
     if nulls.any():
         out[nulls] = None
-    return out  # type: ignore[no-any-return]
+    return out
 
 
-_MIN_US = (dt.datetime(1, 1, 1) - dt.datetime(2000, 1, 1)) // dt.timedelta(microseconds=1)
-_MAX_US = (dt.datetime(9999, 12, 31, 23, 59, 59, 999999) - dt.datetime(2000, 1, 1)) // dt.timedelta(microseconds=1)
+_US = dt.timedelta(microseconds=1)
+_MIN_US = (dt.datetime(1, 1, 1) - dt.datetime(2000, 1, 1)) // _US
+_MAX_US = (dt.datetime(9999, 12, 31, 23, 59, 59, 999999) - dt.datetime(2000, 1, 1)) // _US
 
 
 def _check_timestamps(micros: np.ndarray, name: str) -> None:
@@ -188,7 +189,7 @@ def _str_dtype() -> Any:
     return pd.StringDtype(storage="pyarrow", na_value=np.nan)
 
 
-def column_from_values(oid: int, values: Sequence[Any], timezone: dt.tzinfo | None) -> Any:
+def column_from_values(oid: int, values: Sequence[Any] | np.ndarray, timezone: dt.tzinfo | None) -> Any:
     """A column from Python values (psycopg's), by the same rules as `BinaryColumn`."""
     import pandas as pd
 
@@ -196,7 +197,9 @@ def column_from_values(oid: int, values: Sequence[Any], timezone: dt.tzinfo | No
     if oid in _INTEGERS:
         return pd.array(values, dtype="Int64") if has_nulls else np.array(values, dtype=np.int64)
     if oid in (FLOAT4, FLOAT8):
-        return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+        floats = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+        # psycopg read a float4 from its shortest decimal text; the binary value is the float4 itself.
+        return floats.astype(np.float32).astype(np.float64) if oid == FLOAT4 else floats
     if oid == BOOL:
         return pd.array(values, dtype="boolean") if has_nulls else np.array(values, dtype=bool)
     if oid in _STRINGS:
@@ -205,11 +208,11 @@ def column_from_values(oid: int, values: Sequence[Any], timezone: dt.tzinfo | No
         return np.array([np.datetime64("NaT") if v is None else np.datetime64(v, "us") for v in values],
                         dtype="datetime64[us]")  # fmt: skip
     if oid == TIMESTAMPTZ:
-        utc = [None if v is None else v.astimezone(dt.UTC).replace(tzinfo=None) for v in values]
+        utc = [None if v is None else v.astimezone(dt.timezone.utc).replace(tzinfo=None) for v in values]
         stamps = np.array([np.datetime64("NaT") if v is None else np.datetime64(v, "us") for v in utc],
                           dtype="datetime64[us]")  # fmt: skip
         index = pd.DatetimeIndex(stamps).tz_localize("UTC")
-        return index.tz_convert(timezone if timezone is not None else dt.UTC).array
+        return index.tz_convert(timezone if timezone is not None else dt.timezone.utc).array
     out = np.empty(len(values), dtype=object)
     out[:] = list(values)
     return out

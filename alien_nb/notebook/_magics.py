@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, line_cell_magic, magics_class
+from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import MagicArgumentParser
 from traitlets import Bool, Int, Unicode
 
@@ -173,7 +173,45 @@ def _cell_parser() -> MagicArgumentParser:
     p.add_argument(
         "--autocommit", action="store_true", help="run each statement on its own (VACUUM, CREATE DATABASE)"
     )
+    p.add_argument("--in-file", help="the data COPY ... FROM STDIN reads (a file path)")
+    p.add_argument("--out-file", help="where COPY ... TO STDOUT writes (a path; written whole or not at all)")
     return p
+
+
+# Words a statement can start with: `%alien_postgres sql SELECT 1` names no database.
+_STATEMENT_WORDS = frozenset(
+    [
+        "select",
+        "with",
+        "values",
+        "table",
+        "insert",
+        "update",
+        "delete",
+        "merge",
+        "create",
+        "drop",
+        "alter",
+        "truncate",
+        "explain",
+        "show",
+        "set",
+        "reset",
+        "begin",
+        "commit",
+        "rollback",
+        "copy",
+        "call",
+        "do",
+        "vacuum",
+        "analyze",
+        "grant",
+        "revoke",
+        "comment",
+        "refresh",
+        "lock",
+    ]
+)
 
 
 @magics_class
@@ -190,6 +228,11 @@ class AlienPostgresMagics(Magics):
 
         %%alien_postgres vec-db --out docs
         SELECT id, title FROM docs WHERE id < :max_id
+
+    One line, the same engine::
+
+        %alien_postgres sql vec-db SELECT count(*) FROM docs WHERE lang = :lang
+        %alien_postgres sql SELECT 1                  # the default database
 
     Passwords never appear in output: handles, URLs and errors show them masked,
     and tracebacks are scrubbed while the extension is loaded.
@@ -253,8 +296,11 @@ class AlienPostgresMagics(Magics):
         parts.append("Settings: %config AlienPostgresMagics.display_limit / default_database / autocommit")
         return "\n".join(parts)
 
+    @no_var_expand  # SQL is full of {} and $: IPython must not rewrite it as Python
     @line_cell_magic
     def alien_postgres(self, line: str, cell: str | None = None) -> Any:
+        if cell is None and line.lstrip().split(None, 1)[:1] == ["sql"]:
+            return self._sql_line(line.lstrip()[3:])
         try:
             # Most lines are plain words; shlex where quoting or a trailing `# comment` may matter.
             argv = shlex.split(line, comments=True) if any(c in line for c in "'\"\\#") else line.split()
@@ -400,15 +446,44 @@ class AlienPostgresMagics(Magics):
     def _sql_cell(self, argv: list[str], cell: str) -> Any:
         if len(argv) <= 1 and not any(a.startswith("-") for a in argv):
             # The common `%%alien_postgres [NAME]`: no need for a full argparse pass.
-            args = argparse.Namespace(name=argv[0] if argv else None, out=None, limit=None, autocommit=False)
+            name = argv[0] if argv else None
+            args = argparse.Namespace(
+                name=name, out=None, limit=None, autocommit=False, in_file=None, out_file=None
+            )
         else:
             args = _parse(self._cell_args, argv)
+        return self._run_sql(args, cell)
+
+    def _sql_line(self, rest: str) -> Any:
+        """``%alien_postgres sql [NAME] [--out VAR] [--limit N] STATEMENT``."""
+        words = rest.split()
+        name = None
+        if words and words[0].lower() not in _STATEMENT_WORDS and not words[0].startswith("-"):
+            name = words.pop(0)
+        flags: list[str] = []
+        while words and words[0].startswith("--"):
+            flags.append(words.pop(0))
+            if flags[-1] in ("--out", "--limit", "--in-file", "--out-file") and words:
+                flags.append(words.pop(0))
+        sql = rest.split(None, len(flags) + (1 if name else 0))[-1] if words else ""
+        if not words or not sql.strip():
+            raise _usage("write the SQL after it: %alien_postgres sql [NAME] SELECT ...")
+        args = _parse(self._cell_args, ([name] if name else []) + flags)
+        return self._run_sql(args, sql)
+
+    def _run_sql(self, args: argparse.Namespace, cell: str) -> Any:
         if args.out is not None:
             check_variable("--out", args.out)
         if args.limit is not None and args.limit < 0:
             raise _usage(f"--limit must be 0 or more, not {args.limit}", self._cell_args)
         db = self.state.database(args.name or self.default_database or None)
-        result = db.run(cell, self._ns, autocommit=args.autocommit or self.autocommit, limit=args.limit)
+        in_file, out_file = getattr(args, "in_file", None), getattr(args, "out_file", None)
+        if in_file is not None:
+            in_file = _readable(in_file)
+        result = db.run(
+            cell, self._ns, autocommit=args.autocommit or self.autocommit, limit=args.limit,
+            copy_from=in_file, copy_to=out_file,
+        )  # fmt: skip
         if args.out:
             self._ns[args.out] = result
         return self._shown(result, args.out)
@@ -424,6 +499,18 @@ class AlienPostgresMagics(Magics):
         display(result.head(self.display_limit))
         print(f"showing {self.display_limit} of {rows} rows; all of them are in `{keep}`")
         return None
+
+
+def _readable(path: str) -> str:
+    """``--in-file``'s path, checked before anything is sent (a missing file must not start a COPY)."""
+    import os
+
+    expanded = os.path.expanduser(path)
+    if not os.path.isfile(expanded):
+        raise _usage(f"--in-file {path!r}: no such file; give the path of the data COPY should read")
+    if not os.access(expanded, os.R_OK):
+        raise _usage(f"--in-file {path!r}: not readable by this kernel's user")
+    return expanded
 
 
 def _parse(parser: MagicArgumentParser, argv: list[str]) -> argparse.Namespace:

@@ -171,9 +171,6 @@ def test_tcp_handles_refuse_anything_but_scram(long_home: Path, lines: Lines, me
                 with pytest.raises(Exception) as by_engine:
                     db.engine.connect()
                 assert password not in str(by_engine.value)
-                assert db._arrow is not None
-                with pytest.raises(ConnectionError):
-                    db._arrow._ready()  # ADBC's own libpq honours require_auth too
                 assert impostor.startup_packets >= 3  # they did reach it: and went no further
             finally:
                 impostor.stop()

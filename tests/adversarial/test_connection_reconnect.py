@@ -55,12 +55,12 @@ def test_vector_helper_after_a_crash_and_restart(state: NotebookState) -> None:
     assert found["id"].tolist() == [3]
 
 
-def test_arrow_path_after_a_crash_and_restart(state: NotebookState, lines: Lines) -> None:
+def test_a_large_result_after_a_crash_and_restart(state: NotebookState, lines: Lines) -> None:
     db = state.start(NAME, show_progress=False)
     big = "SELECT g FROM generate_series(1, 6000) AS g"
-    assert len(db.sql(big)) == 6000 and sum("via Arrow" in line for line in lines) == 1
+    assert len(db.sql(big)) == 6000 and sum("(binary, streamed)" in line for line in lines) == 1
     crash_and_restart(state.controller.manager)
-    assert len(db.sql(big)) == 6000 and sum("via Arrow" in line for line in lines) == 2
+    assert len(db.sql(big)) == 6000 and sum("(binary, streamed)" in line for line in lines) == 2
 
 
 def test_sql_cell_after_a_crash_and_restart(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -123,15 +123,15 @@ def test_statement_killed_mid_flight_is_reported_and_not_run_again(state: Notebo
     assert db.sql("SELECT count(*) AS n FROM runs")["n"].tolist() == [1]  # ran once, never re-sent
 
 
-def test_arrow_statement_killed_mid_flight(state: NotebookState) -> None:
+def test_a_streamed_statement_killed_mid_flight(state: NotebookState) -> None:
     db = state.start(NAME, show_progress=False)
     manager = state.controller.manager
-    # Fast for the psycopg probe (LIMIT 5001), then asleep on the Arrow path.
+    # Its first 5001 rows are streamed at once, then it sleeps: killed half way through its result.
     slow = "SELECT g FROM generate_series(1, 6000) AS g WHERE CASE WHEN g < 5002 THEN true ELSE pg_sleep(60) IS NOT NULL END"
     with db.connect(autocommit=True) as watcher:
         thread, errors = run_in_thread(lambda: db.sql(slow))
         asleep = "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep'"
-        wait_for(lambda: watcher.execute(asleep).fetchone() == (1,), "the Arrow fetch to reach its sleep")
+        wait_for(lambda: watcher.execute(asleep).fetchone() == (1,), "the stream to reach its sleep")
         with monitor_held_off(manager, NAME):
             kill9(manager, NAME)
             thread.join(timeout=60)

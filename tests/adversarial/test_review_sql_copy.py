@@ -1,8 +1,9 @@
-"""Review of issue 11, section 6: a pasted psql ``COPY ... TO STDOUT`` wedges the handle.
+"""Review of issue 11, section 6: a pasted psql ``COPY`` must never wedge the handle.
 
-The cell fails (psycopg: "COPY cannot be used with this method"), but the handle's connection
-is left inside the COPY: every later cell on that database fails with "another command is
-already in progress" until the kernel restarts. The liveness probe calls that connection alive.
+It used to: the cell failed ("COPY cannot be used with this method") and left the connection
+inside the COPY, so every later cell failed until the kernel restarted. Now ``COPY ... TO
+STDOUT`` returns its rows, a failing COPY fails alone, and ``COPY ... FROM STDIN`` without its
+data is refused before anything is sent; the next cell works in every case.
 """
 
 from __future__ import annotations
@@ -16,12 +17,19 @@ from tests.adversarial.scrub_kit import run
 from tests.local.conftest import stop_everything
 
 
-@pytest.mark.parametrize("copy", ["COPY (SELECT 1) TO STDOUT", "COPY (SELECT 1) TO STDOUT; SELECT 2"])
-@pytest.mark.xfail(
-    reason="issue 12 (SQL: COPY in a cell) owns this: COPY TO STDOUT still wedges the handle", strict=True
+@pytest.mark.parametrize(
+    "copy, fails",
+    [
+        ("COPY (SELECT 1) TO STDOUT", False),
+        ("COPY (SELECT 1) TO STDOUT; SELECT 2", False),
+        ("COPY (SELECT 1 / 0) TO STDOUT", True),
+        ("COPY nosuch TO STDOUT", True),
+        ("CREATE TEMP TABLE t (a int); COPY t FROM STDIN", True),
+        ("COPY (SELECT 1) TO STDOUT (FORMAT binary)", True),
+    ],
 )
-def test_a_failed_copy_leaves_the_handle_usable(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, copy: str
+def test_a_copy_never_leaves_the_handle_unusable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, copy: str, fails: bool
 ) -> None:
     home = tmp_path / "home"
     monkeypatch.setenv("ALIEN_NB_HOME", str(home))
@@ -36,7 +44,7 @@ def test_a_failed_copy_leaves_the_handle_usable(
         _client, path = run(cells, tmp_path / "copy.ipynb")
         saved = json.loads(path.read_text(encoding="utf-8"))
         copy_cell, next_cell, printed = saved["cells"][2:5]
-        assert any(o["output_type"] == "error" for o in copy_cell["outputs"])  # refused, as it should be
+        assert any(o["output_type"] == "error" for o in copy_cell["outputs"]) == fails
         errors = [o.get("evalue", "") for o in next_cell["outputs"] if o["output_type"] == "error"]
         assert not errors, f"the next cell failed: {errors}"
         assert "ANSWER 42" in json.dumps(printed["outputs"])

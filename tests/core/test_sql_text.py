@@ -19,7 +19,7 @@ from alien_nb.core._sql import parse_sql
         ("SELECT 'it''s :no', :yes", "SELECT 'it''s :no', %(yes)s", ["yes"]),
         ("SELECT E'\\' :no', :yes", "SELECT E'\\' :no', %(yes)s", ["yes"]),
         ("SELECT 'a%' LIKE :p", "SELECT 'a%%' LIKE %(p)s", ["p"]),
-        ("SELECT 'a%'", "SELECT 'a%'", []),
+        ("SELECT 'a%'", "SELECT 'a%%'", []),
         ("SELECT arr[1:2]", "SELECT arr[1:2]", []),
         (
             "SELECT tokens[1:n], tokens[:n] FROM t WHERE k = :k",
