@@ -26,11 +26,12 @@ _PYFORMAT = re.compile(r"%\(([A-Za-z_][A-Za-z0-9_]*)\)s")
 _INTERESTING = re.compile(r"[-/'\"$;:\\\[\]()%]")
 
 # Statements that never return rows; anything else may (SELECT, VALUES, SHOW, ... RETURNING).
-_NO_ROWS = frozenset(
-    "alter analyze begin checkpoint close cluster comment commit create deallocate discard do drop "
-    "end grant listen load lock notify prepare reassign refresh reindex release reset revoke rollback "
-    "savepoint security set start truncate unlisten vacuum abort".split()
-)
+_NO_ROWS = frozenset({
+    "alter", "analyze", "begin", "checkpoint", "close", "cluster", "comment", "commit", "create",
+    "deallocate", "discard", "do", "drop", "end", "grant", "listen", "load", "lock", "notify", "prepare",
+    "reassign", "refresh", "reindex", "release", "reset", "revoke", "rollback", "savepoint", "security",
+    "set", "start", "truncate", "unlisten", "vacuum", "abort",
+})  # fmt: skip
 _DML = frozenset({"insert", "update", "delete", "merge"})
 
 
@@ -141,14 +142,17 @@ def _render(statement: Statement) -> Rendered:
     marks: list[tuple[int, int]] = []
     length, source = 0, statement.start
     for part in statement.parts:
-        marks.append((length, source))
         if isinstance(part, Placeholder):
+            marks.append((length, source))
             number = numbers.setdefault(part.name, len(numbers) + 1)
             piece = f"${number}"
             source = part.start + 1 + len(part.name)
         elif isinstance(part, EscapedColon):
+            # The sent ":" is the source's ":", one past the backslash.
+            marks.append((length, source + 1))
             piece, source = ":", source + 2
         else:
+            marks.append((length, source))
             piece, source = part, source + len(part)
         out.append(piece)
         length += len(piece)
@@ -325,7 +329,7 @@ def _colon(sql: str, i: int, current: _Builder, stack: list[str]) -> int:
         return i + 2
     previous = sql[i - 1] if i > 0 else ""
     name = _NAME.match(sql, i + 1)
-    if stack and stack[-1] == "[" or name is None or previous.isalnum() or previous == "_":
+    if (stack and stack[-1] == "[") or name is None or previous.isalnum() or previous == "_":
         # A slice (a[1:n], a[1 :n]; write a[(:lo):(:hi)] to bind one), an identifier's colon,
         # or a colon that names nothing (:=).
         current.text(":")
