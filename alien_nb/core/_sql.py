@@ -26,45 +26,12 @@ _PYFORMAT = re.compile(r"%\(([A-Za-z_][A-Za-z0-9_]*)\)s")
 _INTERESTING = re.compile(r"[-/'\"$;:\\\[\]()%]")
 
 # Statements that never return rows; anything else may (SELECT, VALUES, SHOW, ... RETURNING).
-_NO_ROWS = frozenset(
-    [
-        "alter",
-        "analyze",
-        "begin",
-        "checkpoint",
-        "close",
-        "cluster",
-        "comment",
-        "commit",
-        "create",
-        "deallocate",
-        "discard",
-        "do",
-        "drop",
-        "end",
-        "grant",
-        "listen",
-        "load",
-        "lock",
-        "notify",
-        "prepare",
-        "reassign",
-        "refresh",
-        "reindex",
-        "release",
-        "reset",
-        "revoke",
-        "rollback",
-        "savepoint",
-        "security",
-        "set",
-        "start",
-        "truncate",
-        "unlisten",
-        "vacuum",
-        "abort",
-    ]
-)
+_NO_ROWS = frozenset({
+    "alter", "analyze", "begin", "checkpoint", "close", "cluster", "comment", "commit", "create",
+    "deallocate", "discard", "do", "drop", "end", "grant", "listen", "load", "lock", "notify", "prepare",
+    "reassign", "refresh", "reindex", "release", "reset", "revoke", "rollback", "savepoint", "security",
+    "set", "start", "truncate", "unlisten", "vacuum", "abort",
+})  # fmt: skip
 _DML = frozenset({"insert", "update", "delete", "merge"})
 
 
@@ -175,14 +142,17 @@ def _render(statement: Statement) -> Rendered:
     marks: list[tuple[int, int]] = []
     length, source = 0, statement.start
     for part in statement.parts:
-        marks.append((length, source))
         if isinstance(part, Placeholder):
+            marks.append((length, source))
             number = numbers.setdefault(part.name, len(numbers) + 1)
             piece = f"${number}"
             source = part.start + 1 + len(part.name)
         elif isinstance(part, EscapedColon):
+            # The sent ":" is the source's ":", one past the backslash.
+            marks.append((length, source + 1))
             piece, source = ":", source + 2
         else:
+            marks.append((length, source))
             piece, source = part, source + len(part)
         out.append(piece)
         length += len(piece)
