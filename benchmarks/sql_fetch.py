@@ -1,22 +1,31 @@
-"""SQL cells into pandas: %%alien_postgres against the raw paths, in the same run.
+"""SQL cells into pandas: %%alien_postgres against the raw paths, measured in the same run.
 
     python benchmarks/sql_fetch.py [--rows 1000000] [--reps 5]
 
+Four ratios, each against a baseline measured here and now:
+
 * small (1 and 100 rows): the %%alien_postgres magic call vs raw psycopg on an open
   connection (execute, fetchall, DataFrame.from_records)              target <= 1.5x
-  and, as a user sees it, a whole notebook cell of each (run_cell, result displayed)
-* large (--rows x 5 columns): a %%alien_postgres cell vs ADBC's fetch_df on an open
-  connection                                                           target <= 1.25x
+* large (--rows x 5 columns): a %%alien_postgres cell (one execution, on the handle's
+  own connection) vs ADBC's fetch_df on an open connection             target <= 1.25x
+* attach: a fresh kernel process attaching to the running database (`%alien_postgres
+  start`, handle returned) vs one psycopg connect in a fresh process   target <= 2x
+  (and whether pyarrow / ADBC were imported by it: they must not be)
 """
 
 from __future__ import annotations
 
 import argparse
+import io
+import json
 import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import redirect_stdout
 from typing import Any
 
 import adbc_driver_postgresql.dbapi as adbc
@@ -27,6 +36,21 @@ from IPython.testing import globalipapp
 from alien_nb.core import connection_string
 from alien_nb.local import LocalPostgresManager
 
+ATTACH = """
+import json, os, sys, time
+import psycopg, pandas, IPython  # a kernel has these loaded already
+before = set(sys.modules)  # (pandas itself may have loaded pyarrow: only what the attach adds counts)
+t = time.perf_counter()
+if sys.argv[1] == "psycopg":
+    psycopg.connect(os.environ["URL"]).close()
+else:
+    from alien_nb.notebook._state import NotebookState
+    NotebookState(printer=lambda *a, **k: None).start("fetch", show_progress=False)
+took = time.perf_counter() - t
+new = set(sys.modules) - before
+print(json.dumps({"s": took, "pyarrow": "pyarrow" in new, "adbc": "adbc_driver_postgresql" in new}))
+"""
+
 
 def timed(func: Callable[[], Any], reps: int) -> float:
     samples = []
@@ -35,6 +59,18 @@ def timed(func: Callable[[], Any], reps: int) -> float:
         func()
         samples.append(time.perf_counter() - t)
     return statistics.median(samples)
+
+
+def fresh_process(kind: str, url: str) -> dict[str, Any]:
+    env = {**os.environ, "URL": url}
+    out = subprocess.run(
+        [sys.executable, "-c", ATTACH, kind], env=env, capture_output=True, text=True, check=True
+    )
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def line(case: str, raw: float, ours: float, target: float | str, scale: float = 1000) -> None:
+    print(f"{case:38} {raw * scale:9.2f} {ours * scale:12.2f} {ours / raw:7.2f} {target!s:>7}")
 
 
 def main() -> None:
@@ -60,10 +96,9 @@ def main() -> None:
         arrow = adbc.connect(url, autocommit=True)
         ip = globalipapp.start_ipython() or globalipapp.get_ipython()
         ip.run_line_magic("load_ext", "alien_nb")
-        ip.run_line_magic("alien_postgres", "start fetch")
+        with redirect_stdout(io.StringIO()):
+            ip.run_line_magic("alien_postgres", "start fetch")
         ip.run_line_magic("config", f"AlienPostgresMagics.display_limit = {args.rows + 1}")
-        import io
-        from contextlib import redirect_stdout
 
         def raw_small(n: int) -> Callable[[], Any]:
             def run() -> Any:
@@ -86,33 +121,34 @@ def main() -> None:
                 cur.execute("SELECT id, x::float8 AS x, y, label, ts FROM wide")
                 return cur.fetch_df()
 
-        def whole_cell(source: str) -> Callable[[], Any]:
-            def run() -> Any:
-                with redirect_stdout(io.StringIO()):
-                    return ip.run_cell(source, store_history=False)
-
-            return run
-
-        print(f"{'case':34} {'raw ms':>9} {'alien_nb ms':>12} {'ratio':>7} {'target':>7}")
+        print(f"{'case':38} {'raw ms':>9} {'alien_nb ms':>12} {'ratio':>7} {'target':>7}")
         for n in (1, 100):
             sql = f"SELECT id, x::float8, y, label, ts FROM wide WHERE id <= {n}"
             cell(sql)(), raw_small(n)()  # warm both
-            r, a = timed(raw_small(n), args.reps * 40), timed(cell(sql), args.reps * 40)
-            print(
-                f"{f'{n} row(s), magic vs psycopg':34} {r * 1000:9.2f} {a * 1000:12.2f} {a / r:7.2f} {1.5:7.2f}"
-            )
-            ip.user_ns["raw_fetch"] = raw_small(n)
-            r = timed(whole_cell("raw_fetch()"), args.reps * 10)
-            a = timed(whole_cell(f"%%alien_postgres fetch\n{sql}"), args.reps * 10)
-            print(
-                f"{f'{n} row(s), notebook cell vs cell':34} {r * 1000:9.2f} {a * 1000:12.2f} {a / r:7.2f} {'-':>7}"
+            pairs = [(timed(raw_small(n), 20), timed(cell(sql), 20)) for _ in range(args.reps * 2)]
+            line(
+                f"{n} row(s), magic vs psycopg",
+                *(statistics.median(p) for p in zip(*pairs, strict=True)),
+                1.5,
             )
         large = "SELECT id, x::float8 AS x, y, label, ts FROM wide"
         raw_large(), cell(large)()
-        r, a = timed(raw_large, args.reps), timed(cell(large), args.reps)
-        print(
-            f"{f'{args.rows:,} rows, magic vs ADBC':34} {r * 1000:9.1f} {a * 1000:12.1f} {a / r:7.2f} {1.25:7.2f}"
+        pairs = [(timed(raw_large, 1), timed(cell(large), 1)) for _ in range(args.reps)]  # interleaved
+        ratios = sorted(a / r for r, a in pairs)
+        r, a = (statistics.median(p) for p in zip(*pairs, strict=True))
+        line(f"{args.rows:,} rows, magic vs ADBC fetch_df", r, a, 1.25)
+        print(f"{'':38} ratio per interleaved pair: {', '.join(f'{x:.2f}' for x in ratios)}")
+        fresh_process("psycopg", url), fresh_process("alien_nb", url)  # compiled bytecode on disk for both
+        connects = [fresh_process("psycopg", url) for _ in range(args.reps)]
+        attaches = [fresh_process("alien_nb", url) for _ in range(args.reps)]
+        line(
+            "attach (fresh process) vs one connect",
+            statistics.median(c["s"] for c in connects),
+            statistics.median(c["s"] for c in attaches),
+            2.0,
         )
+        imported = [m for m in ("pyarrow", "adbc") if any(c[m] for c in attaches)]
+        print(f"{'':38} imported by the attach: {', '.join(imported) or 'neither pyarrow nor ADBC'}")
     finally:
         manager.stop("fetch")
 

@@ -62,11 +62,13 @@ class NotebookState:
             if bar is not None:
                 bar.close()
         db = self._register(name, binding, backend="local")
-        status = self.controller.status(name)
+        from ..local._metadata import read_metadata
+
+        # The version as recorded: a full status (disk usage, two test logins) would triple an attach.
+        version = read_metadata(self.controller.manager.paths(name).metadata).version
         elapsed = time.perf_counter() - started
         self._print(
-            f"{name}: running on {binding.host}:{binding.port} (PostgreSQL {status.version}, pgvector) "
-            f"in {elapsed:.1f} s"
+            f"{name}: running on {binding.host}:{binding.port} (PostgreSQL {version}, pgvector) in {elapsed:.1f} s"
         )
         return db
 
