@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import psycopg
 
+from ..core._sql import parse_condition
 from ._errors import InvalidArgument, ServerRefused, VectorError
 
 BIGINT_MAX = 2**63 - 1
@@ -83,6 +84,55 @@ def choice(what: str, param: str, value: Any, allowed: Sequence[str]) -> str:
         shown = repr(value) if isinstance(value, str) and len(value) <= 40 else _type_name(value)
         raise VectorError(f"Unknown {what} {shown}.", hint=f"Use {listed}.")
     return value
+
+
+#: Bind names the helpers use themselves (the query vector is ``_alien_q``).
+RESERVED_PREFIX = "_alien"
+
+
+def condition(where: Any, params: Any) -> tuple[str, dict[str, Any]]:
+    """A ``where=`` condition with ``:name`` placeholders as psycopg text, and the values it binds.
+
+    ``""`` for no condition. Raise `SqlTextInvalid` for another placeholder style or several
+    statements, `InvalidArgument` for a name missing from ``params`` or a reserved one.
+    """
+    if params is not None and not isinstance(params, Mapping):
+        raise InvalidArgument("params must be a mapping.", hint='For example params={"lang": "en"}.')
+    given = dict(params or {})
+    reserved = sorted(str(key) for key in given if str(key).startswith(RESERVED_PREFIX))
+    if reserved:
+        raise InvalidArgument(
+            f"params names starting with {RESERVED_PREFIX!r} are reserved for the helper's own values "
+            f"({', '.join(reserved)}).",
+            hint="Rename them, in params= and as :name in where=.",
+        )
+    if where is None:
+        return "", {}
+    if not isinstance(where, str):
+        raise InvalidArgument(
+            f"where must be an SQL condition (a str), not {_type_name(where)}.",
+            hint='For example where="lang = :lang", with params={"lang": "en"}.',
+        )
+    if not where.strip():
+        return "", {}
+    statement = parse_condition(where)  # SqlTextInvalid, with the :name form, passes through
+    names = statement.names
+    bad = [n for n in names if n.startswith(RESERVED_PREFIX)]
+    if bad:
+        raise InvalidArgument(
+            f"where= uses {', '.join(':' + n for n in bad)}; names starting with {RESERVED_PREFIX!r} "
+            "are reserved for the helper's own values.",
+            hint="Rename the placeholder, e.g. :lang, and pass its value in params=.",
+        )
+    missing = [n for n in names if n not in given]
+    if missing:
+        shown = ", ".join(":" + n for n in missing)
+        example = ", ".join(f"{n!r}: ..." for n in missing)
+        raise InvalidArgument(
+            f"where= uses {shown}, but params= has no value for {'it' if len(missing) == 1 else 'them'}.",
+            hint=f"Add {'it' if len(missing) == 1 else 'them'} to params=, e.g. params={{{example}}}.",
+        )
+    return statement.for_psycopg(), {n: given[n] for n in names}
 
 
 @contextmanager

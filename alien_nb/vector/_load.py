@@ -14,7 +14,8 @@ from psycopg import sql
 
 from ..core._progress import Progress
 from . import _args as args
-from ._binary import FIXED_TYPES, row_dtype, stream_rows
+from ._binary import row_dtype, stream_rows
+from ._columns import Column, check_types, column, resolve
 from ._errors import DimensionMismatch, InvalidArgument, InvalidEmbeddings, TableNotFound, VectorError
 from ._tables import forget_columns, regclass, require_columns, split_name, vector_column
 from ._types import register_types
@@ -84,57 +85,6 @@ def _as_matrix(embeddings: Any) -> np.ndarray:
     return matrix
 
 
-@dataclass(frozen=True)
-class _Column:
-    """A metadata column: its values, its Postgres type, and whether numpy can encode it."""
-
-    name: str
-    values: Any  # a numpy array when fixed, else a list
-    pg_type: str
-    fixed: bool
-
-
-def _column(name: str, values: Any) -> _Column:
-    if type(values).__module__.startswith("pandas"):
-        pg_type = _pandas_type(values)
-        array = values.to_numpy() if str(values.dtype) in FIXED_TYPES else values.tolist()
-    else:
-        array = np.asarray(values)
-        if str(array.dtype) in FIXED_TYPES:
-            pg_type = FIXED_TYPES[str(array.dtype)][1]
-        elif array.dtype.kind == "M":
-            pg_type, array = "timestamp", array.astype("datetime64[us]").tolist()
-        else:
-            pg_type, array = "text", [None if _missing(v) else str(v) for v in array.tolist()]
-    if not isinstance(array, np.ndarray):
-        array = [None if _missing(v) else v for v in array]  # NaN / NA / NaT are NULL
-    fixed = isinstance(array, np.ndarray) and str(array.dtype) in FIXED_TYPES
-    return _Column(str(name), array, pg_type, fixed)
-
-
-def _missing(value: Any) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, float):
-        return value != value  # NaN
-    return type(value).__name__ in {"NAType", "NaTType"}
-
-
-def _pandas_type(series: Any) -> str:
-    kind = str(series.dtype)
-    if kind in FIXED_TYPES:
-        return FIXED_TYPES[kind][1]
-    if kind.startswith("datetime64"):
-        return "timestamptz" if getattr(series.dtype, "tz", None) is not None else "timestamp"
-    if kind in {"Int64", "Int32", "Int16"}:
-        return "bigint"
-    if kind in {"Float64", "Float32"}:
-        return "double precision"
-    if kind == "boolean":
-        return "boolean"
-    return "text"
-
-
 def _is_frame(value: Any) -> bool:
     pandas = sys.modules.get("pandas")  # a DataFrame means pandas is loaded already; never import it here
     return pandas is not None and isinstance(value, pandas.DataFrame)
@@ -153,6 +103,7 @@ def load(
     *,
     ids: Sequence[int] | np.ndarray | None = None,
     columns: pd.DataFrame | Mapping[str, Sequence[Any]] | None = None,
+    types: Mapping[str, str] | None = None,
     create: bool = True,
     replace: bool = False,
     unlogged: bool = False,
@@ -166,7 +117,13 @@ def load(
     ``embeddings`` is an (N, D) array, a list of equal-length lists, or a
     DataFrame with an ``embedding_column`` of vectors plus metadata columns.
     ``ids`` default to 0..N-1 (after the largest existing id when appending);
-    ``columns`` adds metadata columns. Everything is validated before a
+    ``columns`` adds metadata columns, each typed by its values: ``date``,
+    ``timestamp`` / ``timestamptz`` (naive / aware datetimes, numpy and
+    pandas datetime64), ``numeric`` (Decimal), ``uuid``, ``boolean``,
+    ``bytea``, ``bigint``, ``double precision``, ``text``, ``interval``, and
+    arrays (``bigint[]``, ``text[]``, ...) for lists; None / NaN / NaT are
+    NULL. ``types={"published": "date"}`` sets a column's type instead (the
+    server then parses values not already of that type). Everything is validated before a
     single row is sent; the rows then go in one binary COPY, built from numpy
     buffers. ``replace=True`` drops ``table`` first (in the same
     transaction), so re-running a cell loads the same rows instead of
@@ -175,7 +132,8 @@ def load(
     ``dtype="halfvec"`` stores half-precision vectors. With ``progress`` a bar shows where
     someone watches (a terminal or a Jupyter frontend), never in an unattended run.
 
-    Raise `InvalidEmbeddings`, `DimensionMismatch`, or `TableNotFound` (with ``create=False``).
+    Raise `InvalidEmbeddings`, `DimensionMismatch`, `InvalidArgument` (a column mixing
+    types, a bad ``types=``), or `TableNotFound` (with ``create=False``).
     """
     args.choice("vector type", "dtype", dtype, ("vector", "halfvec"))
     embedding_column, id_column = (
@@ -189,7 +147,7 @@ def load(
             hint="Give the vectors and the ids different column names "
             "(the defaults are 'embedding' and 'id').",
         )
-    meta: list[_Column] = []
+    frame_meta: list[tuple[str, Any]] = []
     if _is_frame(embeddings):
         if embedding_column not in embeddings.columns:
             raise InvalidEmbeddings(
@@ -201,12 +159,14 @@ def load(
             if name == id_column and ids is None:
                 ids = embeddings[name].to_numpy()
             elif name != embedding_column:
-                meta.append(_column(name, embeddings[name]))
+                frame_meta.append((name, embeddings[name]))
     else:
         matrix = _as_matrix(embeddings)
     if columns is not None:
         items = ((c, columns[c]) for c in columns.columns) if _is_frame(columns) else columns.items()  # type: ignore[union-attr]
-        meta += [_column(name, values) for name, values in items]
+        frame_meta += list(items)
+    declared = check_types(types, (str(name) for name, _values in frame_meta))
+    meta = [column(name, values, declared.get(str(name))) for name, values in frame_meta]
     n, dim = matrix.shape
     if dtype == "halfvec" and n and float(np.abs(matrix).max()) > 65504.0:
         raise InvalidEmbeddings(
@@ -226,6 +186,7 @@ def load(
     forget_columns(conn, table)
     started = time.perf_counter()
     with args.server_errors(f"the load into {table!r}"), conn.transaction():
+        meta = resolve(conn, meta)
         if replace:
             conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(split_name(table)))
         created = _prepare_table(conn, table, dim, dtype, meta, create, unlogged, id_column, embedding_column)
@@ -281,7 +242,7 @@ def _prepare_table(
     table: str,
     dim: int,
     kind: str,
-    meta: list[_Column],
+    meta: list[Column],
     create: bool,
     unlogged: bool,
     id_column: str,
@@ -309,6 +270,7 @@ def _prepare_table(
         sql.SQL("{} bigint").format(sql.Identifier(id_column)),
         sql.SQL("{} {}({})").format(sql.Identifier(embedding_column), sql.SQL(kind), sql.Literal(dim)),
     ]
+    # pg_type is an inferred name or a types= one checked to be a plain type name (no quotes, no ;).
     cols += [sql.SQL("{} {}").format(sql.Identifier(c.name), sql.SQL(c.pg_type)) for c in meta]
     conn.execute(
         sql.SQL("CREATE {}TABLE {} ({})").format(
@@ -318,29 +280,27 @@ def _prepare_table(
     return True
 
 
-# format_type() spellings of the types load() writes.
-_FORMAT_TYPE = {"timestamp": "timestamp without time zone", "timestamptz": "timestamp with time zone"}
-
-
-def _check_column_types(conn: psycopg.Connection[Any], table: str, meta: list[_Column]) -> None:
-    """Appending writes binary values: each column must already have exactly the type being sent."""
+def _check_column_types(conn: psycopg.Connection[Any], table: str, meta: list[Column]) -> None:
+    """Appending writes binary values: each column must already have the type being sent
+    (a type modifier such as numeric(10,2) aside, which the server applies)."""
     rows = conn.execute(
-        "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+        "SELECT attname, format_type(atttypid, atttypmod), format_type(atttypid, NULL) FROM pg_attribute "
         "WHERE attrelid = %s AND attnum > 0 AND NOT attisdropped",
         (regclass(conn, table),),
     ).fetchall()
-    existing = dict(rows)
+    existing = {name: (shown, base) for name, shown, base in rows}
     for col in meta:
         if col.name not in existing:
             raise VectorError(
                 f"{table!r} has no column {col.name!r}.",
                 hint="Append only the columns the table has, or load into a new table.",
             )
-        wanted = _FORMAT_TYPE.get(col.pg_type, col.pg_type)
-        if existing[col.name] != wanted:
+        shown, base = existing[col.name]
+        if base != col.base:
             raise VectorError(
-                f"Column {col.name!r} of {table!r} is {existing[col.name]}, but the data is {wanted}.",
-                hint="Convert the column first (for example .astype(float) for double precision).",
+                f"Column {col.name!r} of {table!r} is {shown}, but the data is {col.base}.",
+                hint="Convert the column first (for example .astype(float) for double precision), "
+                f"or pass types={{{col.name!r}: {shown!r}}} to have the server parse each value as {shown}.",
             )
 
 
@@ -358,18 +318,22 @@ def _copy(
     table: str,
     ids: np.ndarray,
     matrix: np.ndarray,
-    meta: list[_Column],
+    meta: list[Column],
     kind: str,
     id_column: str,
     embedding_column: str,
     progress: bool,
 ) -> None:
     names = [id_column, embedding_column, *(c.name for c in meta)]
-    statement = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT BINARY)").format(
-        split_name(table), sql.SQL(", ").join(map(sql.Identifier, names))
-    )
+    # A column whose values are not of its types= type goes as text, for the server to parse:
+    # then the whole COPY does (its format is one for all columns).
+    binary = all(c.binary for c in meta)
+    statement = sql.SQL("COPY {} ({}) FROM STDIN{}").format(
+        split_name(table), sql.SQL(", ").join(map(sql.Identifier, names)),
+        sql.SQL(" WITH (FORMAT BINARY)" if binary else ""),
+    )  # fmt: skip
     with conn.cursor().copy(statement) as copy:
-        if all(c.fixed for c in meta):
+        if binary and all(c.fixed for c in meta):
             extra = [(c.name, c.values) for c in meta]
             row_size = row_dtype(
                 matrix.shape[1], kind, [(name, str(col.dtype)) for name, col in extra]
@@ -379,17 +343,25 @@ def _copy(
                     copy.write(chunk)  # psycopg hands it to libpq before the buffer is reused
                     bar.update(len(chunk) // row_size)  # 0 for the header and trailer
         else:
-            # Text and other variable-width metadata: row by row (psycopg dumps each value).
-            from pgvector import HalfVector, Vector
+            _copy_rows(copy, ids, matrix, meta, kind, progress)
 
-            copy.set_types(["int8", kind, *(c.pg_type for c in meta)])
-            values = [c.values.tolist() if isinstance(c.values, np.ndarray) else c.values for c in meta]
-            wrap = Vector if kind == "vector" else HalfVector
-            with _bar(len(ids), progress) as bar:
-                for i in range(len(ids)):
-                    copy.write_row([int(ids[i]), wrap(matrix[i]), *(col[i] for col in values)])
-                    if i % 10_000 == 9_999:
-                        bar.update(10_000)
+
+def _copy_rows(
+    copy: psycopg.Copy, ids: np.ndarray, matrix: np.ndarray, meta: list[Column], kind: str, progress: bool
+) -> None:
+    """Text and other variable-width metadata: row by row (psycopg dumps each value)."""
+    from pgvector import HalfVector, Vector
+
+    types = [c.binary for c in meta]
+    if all(types):
+        copy.set_types(["int8", kind, *(t for t in types if t)])
+    values = [c.values.tolist() if isinstance(c.values, np.ndarray) else c.values for c in meta]
+    wrap = Vector if kind == "vector" else HalfVector
+    with _bar(len(ids), progress) as bar:
+        for i in range(len(ids)):
+            copy.write_row([int(ids[i]), wrap(matrix[i]), *(col[i] for col in values)])
+            if i % 10_000 == 9_999:
+                bar.update(10_000)
 
 
 def _bar(total: int, enabled: bool) -> Progress:

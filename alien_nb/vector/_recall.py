@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -105,25 +105,33 @@ def exact_neighbors(
     method: str = "numpy",
     column: str = "embedding",
     id_column: str = "id",
+    where: str | None = None,
+    params: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """The true ``k`` nearest rows per query, in `search`'s DataFrame shape.
 
     ``method="numpy"`` reads the table once (binary COPY) and ranks on the
     client with batched matrix products: fast while the table fits in
     memory. ``method="sql"`` makes the server scan without any index.
+    ``where`` / ``params`` (``:name`` placeholders, as in `search`) restrict
+    both to the matching rows: the truth to measure a filtered search against.
     """
     k = args.integer("k", k, hint="k is how many neighbours per query, e.g. k=10.")
     args.choice("method", "method", method, ("numpy", "sql"))
+    args.condition(where, params)  # refused before the table is read
     chosen = get_metric(metric)
     with args.server_errors(f"reading {table!r}"):
         _kind, dim = vector_column(conn, table, column)
     q = as_queries(queries, dim, chosen.name)
     if method == "numpy":
-        ids, data = read_embeddings(conn, table, column=column, id_column=id_column)
+        ids, data = read_embeddings(
+            conn, table, column=column, id_column=id_column, where=where, params=params
+        )
         return _frame(*brute_force(data, ids, q, k, metric), id_column=id_column)
     no_index = dict.fromkeys(("enable_indexscan", "enable_bitmapscan", "enable_indexonlyscan"), "off")
     with scoped_settings(conn, no_index):
-        return search(conn, table, q, k, metric=metric, column=column, id_column=id_column)
+        return search(conn, table, q, k, metric=metric, column=column, id_column=id_column,
+                      where=where, params=params)  # fmt: skip
 
 
 def recall(found: Any, truth: Any, k: int | None = None, *, id_column: str = "id") -> float:
@@ -198,12 +206,16 @@ def sweep(
     truth: Any = None,
     column: str = "embedding",
     id_column: str = "id",
+    where: str | None = None,
+    params: Mapping[str, Any] | None = None,
 ) -> Sweep:
     """Recall@k, p50/p95 latency and QPS for each ``ef_search`` (HNSW) or ``probes`` (IVFFlat).
 
     Every query is timed alone, as an application would send it. The table
     always has a numpy brute-force row too: for small tables it can beat the
-    index, and the comparison should show it.
+    index, and the comparison should show it. ``where`` / ``params`` filter
+    every timed search, the numpy rows and (unless ``truth`` is given) the
+    ground truth alike.
     """
     import pandas as pd
 
@@ -217,11 +229,13 @@ def sweep(
             f"{parameter} must be a list of values to try.", hint=f"For example {parameter}=[10, 40, 100]."
         )
     values = [args.integer(f"each {parameter}", v, 1, high, f"pgvector allows 1 to {high}.") for v in values]
+    args.condition(where, params)  # refused before any search is timed
     chosen = get_metric(metric)
     with args.server_errors(f"reading {table!r}"):
         _kind, dim = vector_column(conn, table, column)
     q = as_queries(queries, dim, chosen.name)
-    ids, data = read_embeddings(conn, table, column=column, id_column=id_column)
+    # The matching rows only: the exact truth of the filtered search, and the numpy row's data.
+    ids, data = read_embeddings(conn, table, column=column, id_column=id_column, where=where, params=params)
     true_ids = (
         _id_matrix(truth, id_column) if truth is not None else BruteForce(data, ids, metric).query(q, k)[0]
     )
@@ -232,7 +246,7 @@ def sweep(
         for vector in q:
             started = time.perf_counter()
             result = search(conn, table, vector, k, metric=metric, column=column, id_column=id_column,
-                            ef_search=ef, probes=pr)  # fmt: skip
+                            ef_search=ef, probes=pr, where=where, params=params)  # fmt: skip
             latencies.append(time.perf_counter() - started)
             found.append(result[id_column].tolist() + [None] * (k - len(result)))
         rows.append(

@@ -13,7 +13,7 @@ from psycopg import sql
 
 from . import _args as args
 from ._binary import HEADER, TRAILER, decode_id_vector_rows
-from ._errors import DimensionMismatch, InvalidArgument, InvalidEmbeddings
+from ._errors import DimensionMismatch, InvalidEmbeddings
 from ._metrics import metric as get_metric
 from ._tables import forgetting_on_error, require_columns, scoped_settings, split_name, vector_column
 from ._types import register_types
@@ -114,12 +114,15 @@ def search(
 
     ``queries`` is one vector or an (n, D) array; many queries go to the
     server in one binary COPY and come back from one ``CROSS JOIN LATERAL``
-    query. ``where`` is an SQL condition on the table (``"lang = %(lang)s"``)
-    with its ``params``. ``ef_search`` / ``probes`` tune HNSW / IVFFlat for
-    this call only.
+    query. ``where`` is an SQL condition on the table with ``:name``
+    placeholders, bound from ``params`` (``where="lang = :lang",
+    params={"lang": "en"}``); a literal ``%`` needs no escaping. ``ef_search``
+    / ``probes`` tune HNSW / IVFFlat for this call only.
 
-    Raise `InvalidArgument`, `DimensionMismatch`, `InvalidEmbeddings`, `VectorError`,
-    `TableNotFound` / `ColumnNotFound`, or `ServerRefused` with the server's message.
+    Raise `InvalidArgument` (also for a ``:name`` missing from ``params``),
+    `SqlTextInvalid` (``%(name)s`` or ``$1`` in ``where``), `DimensionMismatch`,
+    `InvalidEmbeddings`, `VectorError`, `TableNotFound` / `ColumnNotFound`, or
+    `ServerRefused` with the server's message.
     """
 
     k = args.integer("k", k, hint="k is how many neighbours per query, e.g. k=10.")
@@ -127,12 +130,7 @@ def search(
     probes = args.optional_integer("probes", probes, 1, 32768, "pgvector allows 1 to 32768 lists.")
     columns = args.names("columns", columns)
     column, id_column = args.name("column", column), args.name("id_column", id_column)
-    if where is not None and not isinstance(where, str):
-        raise InvalidArgument(
-            "where must be an SQL condition (a str).", hint='For example where="lang = %(lang)s".'
-        )
-    if params is not None and not isinstance(params, Mapping):
-        raise InvalidArgument("params must be a mapping.", hint='For example params={"lang": "en"}.')
+    condition, bind = args.condition(where, params)  # parsed once, before anything is sent
     chosen = get_metric(metric)
     register_types(conn)
     with args.server_errors(f"the search of {table!r}"), forgetting_on_error(conn, table):
@@ -140,7 +138,7 @@ def search(
         require_columns(conn, table, (id_column,), "id_column")
         require_columns(conn, table, columns, "columns")
     q = as_queries(queries, dim, chosen.name)
-    return _search(conn, table, q, k, kind, chosen.operator, ef_search, probes, where, params, columns,
+    return _search(conn, table, q, k, kind, chosen.operator, ef_search, probes, condition, bind, columns,
                    column, id_column)  # fmt: skip
 
 
@@ -153,20 +151,20 @@ def _search(
     operator: str,
     ef_search: int | None,
     probes: int | None,
-    where: str | None,
-    params: Mapping[str, Any] | None,
+    where: str,
+    bind: dict[str, Any],
     columns: tuple[str, ...],
     column: str,
     id_column: str,
 ) -> pd.DataFrame:
+    """``where`` is psycopg text from `args.condition` (``%(name)s``, literal ``%`` doubled)."""
     import pandas as pd
 
     extra = [sql.Identifier(c) for c in columns]
     condition = sql.SQL("WHERE ") + sql.SQL(where) if where else sql.SQL("")
-    bind = dict(params or {})
     names = ["query_no", "rank", id_column, "distance", *columns]
     if len(q) == 1:
-        statement = _single_statement(table, column, operator, k, columns, where or "", id_column)
+        statement = _single_statement(table, column, operator, k, columns, where, id_column)
         vec = q[0] if kind == "vector" else q[0].astype(np.float16)
         settings = _settings(conn, ef_search, probes, bool(where), k)
         with args.server_errors(f"the search of {table!r}"), forgetting_on_error(conn, table):
@@ -267,13 +265,27 @@ def _many(
 
 
 def read_embeddings(
-    conn: psycopg.Connection[Any], table: str, *, column: str = "embedding", id_column: str = "id"
+    conn: psycopg.Connection[Any],
+    table: str,
+    *,
+    column: str = "embedding",
+    id_column: str = "id",
+    where: str | None = None,
+    params: Mapping[str, Any] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """All ids and embeddings of ``table`` as numpy arrays, by binary COPY parsed in one numpy view."""
+    """The ids and embeddings of ``table`` as numpy arrays, by binary COPY parsed in one numpy view.
+
+    With ``where`` (``:name`` placeholders bound from ``params``, as in `search`)
+    only the matching rows.
+    """
     column, id_column = args.name("column", column), args.name("id_column", id_column)
+    condition, bind = args.condition(where, params)
+    register_types(conn)
     with args.server_errors(f"reading {table!r}"), forgetting_on_error(conn, table):
         kind, _dim = vector_column(conn, table, column)
         require_columns(conn, table, (id_column,), "id_column")
+        if condition:
+            return _read_where(conn, table, kind, column, id_column, condition, bind)
         return _read(conn, table, kind, column, id_column)
 
 
@@ -290,3 +302,33 @@ def _read(
     if not buffer:
         buffer = bytearray(HEADER + TRAILER)
     return decode_id_vector_rows(buffer, kind)
+
+
+def _read_where(
+    conn: psycopg.Connection[Any],
+    table: str,
+    kind: str,
+    column: str,
+    id_column: str,
+    condition: str,
+    bind: dict[str, Any],
+) -> tuple[np.ndarray, np.ndarray]:
+    # COPY cannot take bind parameters, and quoting them into its text would bypass the server's
+    # typing of each value: a binary SELECT keeps them bound, one numpy array per row.
+    statement = sql.SQL("SELECT {}::bigint, {} FROM {} WHERE {} IS NOT NULL AND ({})").format(
+        sql.Identifier(id_column), sql.Identifier(column), split_name(table), sql.Identifier(column),
+        sql.SQL(condition),
+    )  # fmt: skip
+    with conn.cursor(binary=True) as cur:
+        rows = cur.execute(statement, bind).fetchall()
+    if not rows:
+        return np.empty(0, dtype=np.int64), np.empty((0, 0), dtype=np.float32)
+    ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+    try:
+        data = np.stack([row[1] for row in rows]).astype(np.float32, copy=False)
+    except ValueError:
+        raise InvalidEmbeddings(
+            f"The embeddings of {table!r} have different dimensions.",
+            hint="Filter to one dimension with where=, or give the column a fixed dimension.",
+        ) from None
+    return ids, data

@@ -18,7 +18,7 @@ CELLS = [
 ('code', 'sweep = embeddings.vector.sweep("digits", queries, k=10, metric="l2", ef_search=[10, 20, 40, 100])\nsweep', 'nbval-ignore-output'),
 ('code', '%matplotlib inline\nsweep.plot();', 'nbval-ignore-output'),
 ('code', 'sweep.table["recall@10"].round(1).tolist()[-2:]'),
-('md', "Filter by metadata with `where` (an SQL condition with parameters). pgvector's iterative index scans keep going until enough rows pass the filter:"),
-('code', 'embeddings.vector.search("digits", queries[0], k=5, metric="l2", where="label = %(label)s", params={"label": 3}, columns=["label"])["label"].tolist()'),
+('md', "Filter by metadata with `where` (an SQL condition with `:name` parameters from `params`). pgvector's iterative index scans keep going until enough rows pass the filter:"),
+('code', 'embeddings.vector.search("digits", queries[0], k=5, metric="l2", where="label = :label", params={"label": 3}, columns=["label"])["label"].tolist()'),
 ('code', '%alien_postgres stop embeddings'),
 ]

@@ -65,7 +65,7 @@ CASES: dict[str, Callable[[Any], Any]] = {
     "duplicate ids": lambda c: vector.load(c, "review_odd3", np.zeros((3, 4)), ids=[1, 1, 2], replace=True),
     "where not SQL text": lambda c: vector.search(c, "review_odd", Q, where=5),  # type: ignore[arg-type]
     "server refuses the where": lambda c: vector.search(
-        c, "review_odd", Q, where="nope > %(x)s", params={"x": 1}
+        c, "review_odd", Q, where="nope > :x", params={"x": 1}
     ),
 }
 
@@ -98,7 +98,7 @@ def test_create_index_twice_is_not_a_raw_duplicate_table(conn: Any) -> None:
 def test_server_errors_carry_the_server_message_not_the_params(conn: Any) -> None:
     secret = "s3cr3t-param-value"
     with pytest.raises(vector.ServerRefused) as caught:
-        vector.search(conn, "review_odd", Q, where="nope = %(x)s", params={"x": secret})
+        vector.search(conn, "review_odd", Q, where="nope = :x", params={"x": secret})
     assert "nope" in str(caught.value) and secret not in str(caught.value)
     assert caught.value.__cause__ is None and caught.value.__suppress_context__
 

@@ -151,11 +151,9 @@ def test_filtered_search_and_columns(conn: psycopg.Connection[Any], fresh: str) 
     x = clustered(2000, 16, seed=2)
     vector.load(conn, fresh, x, columns={"lang": np.where(np.arange(2000) % 4 == 0, 1, 0)})
     vector.create_index(conn, fresh)
-    hits = vector.search(
-        conn, fresh, x[:3], k=10, where="lang = %(lang)s", params={"lang": 1}, columns=["lang"]
-    )
+    hits = vector.search(conn, fresh, x[:3], k=10, where="lang = :lang", params={"lang": 1}, columns=["lang"])
     assert len(hits) == 30 and (hits["lang"] == 1).all()
-    one = vector.search(conn, fresh, x[4], k=10, where="lang = %(lang)s", params={"lang": 1}, ef_search=10)
+    one = vector.search(conn, fresh, x[4], k=10, where="lang = :lang", params={"lang": 1}, ef_search=10)
     assert len(one) == 10  # iterative scans keep going past the filter
 
 
