@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 
 #: Rows per chunk the server streams (libpq's chunked-rows mode).
 CHUNK_ROWS = 1000
+#: Up to this many rows, binary values are read by psycopg's loaders: numpy's per-column setup
+#: costs more than it saves (benchmarks/sql_fetch.py). The column rules are the same.
+FEW_ROWS = 64
 _COPY_BLOCK = 1 << 20
 
 
@@ -123,7 +126,6 @@ def _text_list_tx(conn: psycopg.Connection[Any]) -> Any:
 
 def _describe(conn: psycopg.Connection[Any], sql: bytes, types: Any, rendered: Rendered) -> list[int] | None:
     """The statement's column types, from Parse + Describe in one round trip; None if it has no rows."""
-    from psycopg import generators
     from psycopg.pq import ExecStatus
 
     pg = conn.pgconn
@@ -134,9 +136,9 @@ def _describe(conn: psycopg.Connection[Any], sql: bytes, types: Any, rendered: R
         pg.send_prepare(b"", sql, param_types=types)
         pg.send_describe_prepared(b"")
         pg.pipeline_sync()
-        conn.wait(generators.send(pg))
+        _flush(conn)
         while True:
-            res = conn.wait(generators.fetch(pg))
+            res = _next_result(conn)
             if res is None:
                 continue
             if res.status == ExecStatus.PIPELINE_SYNC:
@@ -176,6 +178,28 @@ def _binary_kind(tx: Any, oid: int) -> str | None:
     return None
 
 
+def _flush(conn: psycopg.Connection[Any]) -> None:
+    """Send what libpq has queued; wait only if the socket cannot take it all now."""
+    from psycopg import generators
+
+    if conn.pgconn.flush():
+        conn.wait(generators.send(conn.pgconn))
+
+
+def _next_result(conn: psycopg.Connection[Any]) -> PGresult | None:
+    """The next result; waiting (interruptibly, psycopg's way) only if it has not arrived yet.
+
+    A small result's messages arrive together: reading them without a wait each is most of
+    what a one-row cell costs beyond psycopg's own ``execute``.
+    """
+    from psycopg import generators
+
+    pg = conn.pgconn
+    if not pg.is_busy():
+        return pg.get_result()
+    return conn.wait(generators.fetch(pg))
+
+
 def _error(conn: psycopg.Connection[Any], res: PGresult) -> Exception:
     from psycopg import errors
 
@@ -208,14 +232,13 @@ class _Results:
         self.copied = 0
 
     def collect(self) -> pd.DataFrame | StatementResult:
-        from psycopg import generators
         from psycopg.pq import ExecStatus
 
-        conn, pg = self.conn, self.conn.pgconn
+        conn = self.conn
         try:
-            conn.wait(generators.send(pg))
+            _flush(conn)
             while True:
-                res = conn.wait(generators.fetch(pg))
+                res = _next_result(conn)
                 if res is None:
                     break
                 status = res.status
@@ -303,7 +326,10 @@ class _Results:
         columns = []
         try:
             for column, oid, load in zip(self.columns, self.oids, self.loaders, strict=True):
-                if isinstance(column, _frames.BinaryColumn):
+                if isinstance(column, _frames.BinaryColumn) and self.rows <= FEW_ROWS:
+                    values = self._loaded(column, oid)
+                    columns.append(_frames.column_from_values(oid, values, timezone))
+                elif isinstance(column, _frames.BinaryColumn):
                     columns.append(column.column(timezone))
                 elif load is not None:
                     loaded = _frames.loaded_column(column, load)
@@ -315,6 +341,16 @@ class _Results:
 
             raise StatementFailed(errors.DataError(str(exc)), self.rendered) from None
         return _frames.frame(self.names, columns)
+
+    def _loaded(self, column: _frames.BinaryColumn, oid: int) -> list[Any]:
+        import psycopg
+        from psycopg.pq import Format
+
+        load = self.tx.get_loader(oid, Format.BINARY).load
+        try:
+            return [None if v is None else load(v) for v in column.raw_values()]
+        except psycopg.DataError:  # infinity, or a year Python cannot hold: said as the numpy path says it
+            raise _frames.ValueOutOfRange(_frames.range_message(column.name, "date or timestamp")) from None
 
     # -- COPY -----------------------------------------------------------------
 

@@ -95,6 +95,20 @@ class BinaryColumn:
         if not width:
             self._lengths.append(np.fromiter(map(len, values), dtype=np.int64, count=len(values)))  # type: ignore[arg-type]
 
+    def raw_values(self) -> list[bytes | None]:
+        """The values as they came (for a few rows, where numpy's setup costs more than it saves)."""
+        width = _width(self.oid)
+        out: list[bytes | None] = []
+        for index, (data, nulls) in enumerate(zip(self._chunks, self._nulls, strict=True)):
+            if width:
+                bounds = [(i * width, (i + 1) * width) for i in range(len(nulls))]
+            else:
+                ends = np.cumsum(self._lengths[index]).tolist()
+                bounds = list(zip([0, *ends[:-1]], ends, strict=True))
+            flags = nulls.tolist()
+            out.extend(None if null else data[a:b] for (a, b), null in zip(bounds, flags, strict=True))
+        return out
+
     def column(self, timezone: dt.tzinfo | None) -> Any:
         data = b"".join(self._chunks)
         nulls = np.concatenate(self._nulls) if self._nulls else np.zeros(0, dtype=bool)
@@ -143,7 +157,7 @@ def _dates(days: np.ndarray, nulls: np.ndarray, name: str) -> np.ndarray:
     ordinals = days + _EPOCH_DAYS + _UNIX_ORDINAL
     present = ordinals[~nulls]
     if len(present) and (present.min() < _MIN_DATE or present.max() > _MAX_DATE):
-        raise ValueOutOfRange(_range_message(name, "date"))
+        raise ValueOutOfRange(range_message(name, "date"))
     out = (days + _EPOCH_DAYS).astype("datetime64[D]").astype(object)
     if nulls.any():
         out[nulls] = None
@@ -157,10 +171,10 @@ _MAX_US = (dt.datetime(9999, 12, 31, 23, 59, 59, 999999) - dt.datetime(2000, 1, 
 
 def _check_timestamps(micros: np.ndarray, name: str) -> None:
     if len(micros) and (micros.min() < _MIN_US or micros.max() > _MAX_US):
-        raise ValueOutOfRange(_range_message(name, "timestamp"))
+        raise ValueOutOfRange(range_message(name, "timestamp"))
 
 
-def _range_message(name: str, kind: str) -> str:
+def range_message(name: str, kind: str) -> str:
     return (
         f"column {name!r} holds a {kind} Python cannot represent (infinity, or a year before 1 or "
         f"after 9999); cast it to text in the query ({name}::text) to see it as Postgres writes it"
@@ -229,8 +243,10 @@ def frame(names: Sequence[str], columns: Sequence[Any]) -> pd.DataFrame:
     """A DataFrame of these columns; duplicate names (``SELECT 1 AS a, 2 AS a``) are kept."""
     import pandas as pd
 
-    df = pd.DataFrame({i: col for i, col in enumerate(columns)}, copy=False)
     if not len(columns):
         return pd.DataFrame()
+    if len(set(names)) == len(names):
+        return pd.DataFrame(dict(zip(names, columns, strict=True)), copy=False)
+    df = pd.DataFrame(dict(enumerate(columns)), copy=False)
     df.columns = list(names)
     return df

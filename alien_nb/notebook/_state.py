@@ -68,7 +68,8 @@ class NotebookState:
         version = read_metadata(self.controller.manager.paths(name).metadata).version
         elapsed = time.perf_counter() - started
         self._print(
-            f"{name}: running on {binding.host}:{binding.port} (PostgreSQL {version}, pgvector) in {elapsed:.1f} s"
+            f"{name}: running on {binding.host}:{binding.port} (PostgreSQL {version}, pgvector) "
+            f"in {elapsed:.1f} s"
         )
         return db
 

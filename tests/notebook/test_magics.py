@@ -211,7 +211,11 @@ def test_large_results_stream_in_binary(ip: Any, capsys: pytest.CaptureFixture[s
     df = ip.user_ns["big_df"]
     assert len(df) == 19990 and df["id"].iloc[0] == 11 and df["label"].iloc[-1] == "row 20000"
     out = capsys.readouterr().out
-    assert "19,990 rows × 3 columns" in out and "(binary, streamed)" in out and "showing 1000 of 19990 rows" in out
+    assert (
+        "19,990 rows × 3 columns" in out
+        and "(binary, streamed)" in out
+        and "showing 1000 of 19990 rows" in out
+    )
     zone = cell(ip, "", "SHOW TimeZone").iloc[0, 0]
     assert str(df["ts"].dt.tz) == zone  # the session's time zone, as psycopg gives it
     # numeric comes back as Decimal, exactly as psycopg loads it

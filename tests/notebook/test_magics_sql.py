@@ -29,7 +29,9 @@ def test_one_line_sql_with_and_without_a_name(shell: Any) -> None:
 
 
 def test_one_line_sql_takes_flags_before_the_sql(shell: Any) -> None:
-    shell.run_line_magic("alien_postgres", "sql mag-sql --out kept --limit 2 SELECT generate_series(1, 5) AS g")
+    shell.run_line_magic(
+        "alien_postgres", "sql mag-sql --out kept --limit 2 SELECT generate_series(1, 5) AS g"
+    )
     assert shell.user_ns["kept"]["g"].tolist() == [1, 2]
 
 
@@ -41,7 +43,9 @@ def test_one_line_sql_without_sql_says_how(shell: Any) -> None:
 def test_copy_files_in_and_out_of_a_cell(shell: Any, tmp_path: Path) -> None:
     data = tmp_path / "in.csv"
     data.write_text("1,one\n2,two\n")
-    shell.run_cell_magic("alien_postgres", "mag-sql", "DROP TABLE IF EXISTS inbox; CREATE TABLE inbox (a int, b text)")
+    shell.run_cell_magic(
+        "alien_postgres", "mag-sql", "DROP TABLE IF EXISTS inbox; CREATE TABLE inbox (a int, b text)"
+    )
     shell.run_cell_magic("alien_postgres", f"mag-sql --in-file {data}", "COPY inbox FROM STDIN (FORMAT csv)")
     out = tmp_path / "out.csv"
     status = shell.run_cell_magic("alien_postgres", f"mag-sql --out-file {out}",
@@ -53,7 +57,9 @@ def test_copy_files_in_and_out_of_a_cell(shell: Any, tmp_path: Path) -> None:
 
 def test_a_missing_in_file_is_refused_before_anything_runs(shell: Any, tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="no such file"):
-        shell.run_cell_magic("alien_postgres", f"mag-sql --in-file {tmp_path / 'nope.csv'}", "COPY x FROM STDIN")
+        shell.run_cell_magic(
+            "alien_postgres", f"mag-sql --in-file {tmp_path / 'nope.csv'}", "COPY x FROM STDIN"
+        )
     with pytest.raises(CopyNeedsData, match="--in-file"):
         shell.run_cell_magic("alien_postgres", "mag-sql", "COPY x FROM STDIN")
     assert shell.run_cell_magic("alien_postgres", "mag-sql", "SELECT 1 AS one")["one"].tolist() == [1]
@@ -68,7 +74,9 @@ def test_a_missing_in_file_is_refused_before_anything_runs(shell: Any, tmp_path:
         ("SELECT 1,\n  2 +, 3", {}, "line 2 of the cell:   2 +, 3"),
     ],
 )
-def test_errors_people_hit_say_how_to_fix_them(shell: Any, sql: str, namespace: dict[str, Any], expected: str) -> None:
+def test_errors_people_hit_say_how_to_fix_them(
+    shell: Any, sql: str, namespace: dict[str, Any], expected: str
+) -> None:
     shell.run_cell_magic("alien_postgres", "mag-sql", "CREATE TABLE IF NOT EXISTS inbox (a int, b text)")
     shell.user_ns.update(namespace)
     with pytest.raises(SqlError) as info:

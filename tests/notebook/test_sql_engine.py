@@ -79,7 +79,9 @@ def test_the_users_open_transaction_and_temp_tables_are_seen(db: Database, rows:
     db.sql("BEGIN")
     try:
         db.sql(f"CREATE TEMP TABLE t{rows} AS SELECT g FROM generate_series(1, {rows}) g")
-        db.sql(f"CREATE TABLE w{rows} (g int); INSERT INTO w{rows} SELECT g FROM generate_series(1, {rows}) g")
+        db.sql(
+            f"CREATE TABLE w{rows} (g int); INSERT INTO w{rows} SELECT g FROM generate_series(1, {rows}) g"
+        )
         seen = db.sql(f"SELECT t.g FROM t{rows} t JOIN w{rows} w USING (g)")
         assert len(seen) == rows  # uncommitted rows and a temp table: the same transaction
     finally:
@@ -234,7 +236,9 @@ def test_copy_to_stdout_returns_the_rows(db: Database) -> None:
     assert text.values.tolist()[0][:2] == ["1", "a\tb"] and pd.isna(text.iloc[0, 2])
     csv = db.sql("COPY (SELECT g AS id, '' AS empty, NULL AS n FROM generate_series(1, 2) g) "
                  "TO STDOUT WITH (FORMAT csv, HEADER)")  # fmt: skip
-    assert list(csv.columns) == ["id", "empty", "n"] and csv["empty"].iloc[0] == "" and pd.isna(csv["n"].iloc[0])
+    assert (
+        list(csv.columns) == ["id", "empty", "n"] and csv["empty"].iloc[0] == "" and pd.isna(csv["n"].iloc[0])
+    )
 
 
 def test_copy_to_a_file_writes_it_whole(db: Database, tmp_path: Path) -> None:
