@@ -222,11 +222,7 @@ def column_from_values(oid: int, values: Sequence[Any] | np.ndarray, timezone: d
         return np.array([np.datetime64("NaT") if v is None else np.datetime64(v, "us") for v in values],
                         dtype="datetime64[us]")  # fmt: skip
     if oid == TIMESTAMPTZ:
-        utc = [None if v is None else v.astimezone(dt.timezone.utc).replace(tzinfo=None) for v in values]
-        stamps = np.array([np.datetime64("NaT") if v is None else np.datetime64(v, "us") for v in utc],
-                          dtype="datetime64[us]")  # fmt: skip
-        index = pd.DatetimeIndex(stamps).tz_localize("UTC")
-        return index.tz_convert(timezone if timezone is not None else dt.timezone.utc).array
+        return pd.array(values, dtype=pd.DatetimeTZDtype("us", timezone or dt.timezone.utc))
     out = np.empty(len(values), dtype=object)
     out[:] = list(values)
     return out

@@ -309,14 +309,15 @@ class AlienPostgresMagics(Magics):
         if cell is not None:
             return self._sql_cell(argv, cell)
         if not argv:
-            raise _usage(f"say what to do: %alien_postgres {{{','.join(self.commands)}}} ...")
+            raise _usage(f"say what to do: %alien_postgres {{{','.join([*self.commands, 'sql'])}}} ...")
         command = self.commands.get(argv[0])
         if command is None:
             import difflib
 
-            close = difflib.get_close_matches(argv[0], list(self.commands), n=1)
+            known = [*self.commands, "sql"]
+            close = difflib.get_close_matches(argv[0], known, n=1)
             guess = f" (did you mean {close[0]!r}?)" if close else ""
-            raise _usage(f"unknown subcommand {argv[0]!r}{guess}; one of: {', '.join(self.commands)}")
+            raise _usage(f"unknown subcommand {argv[0]!r}{guess}; one of: {', '.join(known)}")
         func, parser = command
         return func(_parse(parser, argv[1:]))
 
