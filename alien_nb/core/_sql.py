@@ -19,7 +19,11 @@ from ._errors import AlienError
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
-_DOLLAR_TAG = re.compile(r"\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$")
+# A tag is spelled like an unquoted identifier without "$": non-ASCII letters too ($ä$).
+_DOLLAR_TAG = re.compile(r"\$(?:[^\W\d]\w*)?\$")
+_ARRAY_BEFORE = re.compile(r"\barray\s*$", re.IGNORECASE)
+# Statements whose own syntax has $n parameters: PREPARE p(int) AS ... $1, a SQL function's RETURN $1.
+_DOLLAR_PARAMS_OK = frozenset({"prepare", "create"})
 _POSITIONAL = re.compile(r"\$([0-9]+)")
 _PYFORMAT = re.compile(r"%\(([A-Za-z_][A-Za-z0-9_]*)\)s")
 # What can start something the scanner must look at; everything else is plain code.
@@ -212,6 +216,23 @@ class _Builder:
         self.pending: list[str] = []
         self.words: list[str] = []
         self.code = False  # anything but white space and comments so far?
+        # Inside CREATE FUNCTION ... BEGIN ATOMIC ... END, whose ";" do not end the statement.
+        self.atomic = False
+        self._cases = 0
+
+    def word(self, word: str) -> None:
+        words = self.words
+        words.append(word)
+        if self.atomic:
+            if word == "case":
+                self._cases += 1
+            elif word == "end":
+                if self._cases:
+                    self._cases -= 1
+                else:
+                    self.atomic = False
+        elif word == "atomic" and len(words) > 2 and words[-2] == "begin" and words[0] == "create":
+            self.atomic = True
 
     def text(self, piece: str) -> None:
         self.pending.append(piece)
@@ -220,6 +241,9 @@ class _Builder:
         self.flush()
         self.parts.append(Placeholder(name, start))
         self.code = True
+
+    def keyword(self) -> str:
+        return self.words[0] if self.words else ""
 
     def escaped_colon(self) -> None:
         self.flush()
@@ -274,7 +298,8 @@ def parse_sql(sql: str) -> tuple[Statement, ...]:
             if chunk.strip():
                 current.code = True
                 if not stack:
-                    current.words.extend(w.lower() for w in _WORD.findall(chunk))
+                    for word in _WORD.findall(chunk):
+                        current.word(word.lower())
             current.text(chunk)
         if match is None:
             break
@@ -287,7 +312,7 @@ def parse_sql(sql: str) -> tuple[Statement, ...]:
             current.text(sql[i:after])
             i = after
             continue
-        if ch == ";" and not stack:
+        if ch == ";" and not stack and not current.atomic:
             statement = current.finish(i)
             if statement is not None:
                 statements.append(statement)
@@ -295,8 +320,14 @@ def parse_sql(sql: str) -> tuple[Statement, ...]:
             i += 1
             continue
         current.code = current.code or ch not in "-/"
-        if ch in "([":
+        if ch == "(":
             stack.append(ch)
+        elif ch == "[":
+            # ARRAY[:a, :b] builds an array (its colons bind); a[1:n] is a slice.
+            constructor = (stack and stack[-1] == "A" and sql[i - 1] in "[, \t\n") or _ARRAY_BEFORE.search(
+                sql, max(0, i - 64), i
+            )
+            stack.append("A" if constructor else "[")
         elif ch in ")]" and stack:
             stack.pop()
         elif ch == "\\" and sql.startswith("\\:", i) and _NAME.match(sql, i + 2):
@@ -308,7 +339,8 @@ def parse_sql(sql: str) -> tuple[Statement, ...]:
             continue
         elif ch == "$":
             positional = _POSITIONAL.match(sql, i)
-            if positional and not (i > 0 and (sql[i - 1].isalnum() or sql[i - 1] == "_")):
+            identifier = i > 0 and (sql[i - 1].isalnum() or sql[i - 1] == "_")
+            if positional and not identifier and current.keyword() not in _DOLLAR_PARAMS_OK:
                 raise _style_error(f"${positional.group(1)}", "a positional $n parameter")
         elif ch == "%":
             pyformat = _PYFORMAT.match(sql, i)

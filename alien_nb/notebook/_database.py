@@ -70,6 +70,7 @@ class Database:
         # Local databases: the details re-read (cheaply, never waiting) for what is shown or handed on.
         self._peek = peek
         self._conn: psycopg.Connection[Any] | None = None
+        self._lost_in_transaction: psycopg.Connection[Any] | None = None
         self._lock = threading.RLock()
         # Apart from _lock, which a long statement holds: the engine's pool connects meanwhile.
         self._info_lock = threading.Lock()
@@ -140,6 +141,10 @@ class Database:
         """
         with self._lock:
             conn = self._conn
+            if conn is not None and conn is self._lost_in_transaction:
+                self._lost_in_transaction = None
+                self._discard(conn)
+                raise TransactionLost(self.name, "an interrupted statement could not be cancelled cleanly")
             if conn is not None:
                 state = probe(conn)
                 if state is Liveness.ALIVE:
@@ -148,7 +153,14 @@ class Database:
                 if state is Liveness.CLOSED_IN_TRANSACTION:
                     raise TransactionLost(self.name)
             self._conn = self.connect(autocommit=True)
+            self._conn.add_notice_handler(self._notice)
             return self._conn
+
+    def _notice(self, diag: Any) -> None:
+        """A server notice (RAISE NOTICE, a NOTICE from DDL), shown as psql shows it, scrubbed."""
+        severity = getattr(diag, "severity", None) or "NOTICE"
+        message = getattr(diag, "message_primary", None) or ""
+        self.report(self._redactor.redact(f"{severity}: {message}"))
 
     def _discard(self, conn: psycopg.Connection[Any]) -> None:
         if self._conn is conn:
@@ -237,21 +249,36 @@ class Database:
         with self._lock:
             conn = self.connection
             runner = _Runner(self, conn, query, namespace, Options(limit=limit, copy_from=copy_from))
+            in_transaction = _in_transaction(conn)
+            failure: BaseException | None = None
             try:
-                if autocommit or len(statements) == 1:
+                if autocommit or len(statements) == 1 or not _wrappable(statements, conn):
                     return runner.all(statements, copy_to)
                 with conn.transaction():
                     return runner.all(statements, copy_to)
             except StatementFailed as failed:
-                interrupted = self._interrupted(conn, _what(statements))
-                if interrupted is not None:
-                    raise interrupted from None
-                raise runner.error(failed.error) from None
+                failure = self._failure(conn, statements, runner, failed.error)
             except _psycopg_error() as exc:
-                interrupted = self._interrupted(conn, _what(statements))
-                if interrupted is not None:
-                    raise interrupted from None
-                raise runner.error(exc) from None
+                failure = self._failure(conn, statements, runner, exc)
+            except BaseException:
+                # Ctrl-C mid-statement: had the connection to be closed inside the user's
+                # transaction, the next statement must hear that, not run in autocommit.
+                if conn.closed and in_transaction:
+                    self._lost_in_transaction = conn
+                raise
+        # Raised here, outside the except blocks: the driver's exception (whose text may hold what
+        # the cell held) is then no one's __context__.
+        raise failure
+
+    def _failure(
+        self,
+        conn: psycopg.Connection[Any],
+        statements: tuple[Statement, ...],
+        runner: _Runner,
+        exc: Exception,
+    ) -> SqlError:
+        interrupted = self._interrupted(conn, _what(statements))
+        return interrupted if interrupted is not None else runner.error(exc)
 
     # -- display: never the password ----------------------------------------
 
@@ -408,6 +435,35 @@ def _register_vector(conn: psycopg.Connection[Any]) -> None:
     register_types(conn)  # a database without the extension just gets no vector types
 
 
+_TRANSACTION_CONTROL = frozenset(
+    {"begin", "start", "commit", "end", "rollback", "abort", "savepoint", "release"}
+)
+
+
+def _in_transaction(conn: psycopg.Connection[Any]) -> bool:
+    import psycopg
+
+    return conn.info.transaction_status in (
+        psycopg.pq.TransactionStatus.INTRANS,
+        psycopg.pq.TransactionStatus.INERROR,
+    )
+
+
+def _wrappable(statements: tuple[Statement, ...], conn: psycopg.Connection[Any]) -> bool:
+    """May a multi-statement cell run inside one transaction of alien_nb's own?
+
+    Not when the cell manages transactions itself (BEGIN ...; COMMIT), nor in a transaction
+    that is already aborted: the statements then run as written, one after another.
+    """
+    import psycopg
+
+    if any(
+        s.keyword in _TRANSACTION_CONTROL or s.words[:2] == ("prepare", "transaction") for s in statements
+    ):
+        return False
+    return conn.info.transaction_status != psycopg.pq.TransactionStatus.INERROR
+
+
 def _check_copies(statements: tuple[Statement, ...], copy_from: Any, copy_to: Any) -> None:
     """Refuse, before anything is sent, a COPY that would have no data or nowhere to go."""
     from ._copytext import copy_format
@@ -419,6 +475,14 @@ def _check_copies(statements: tuple[Statement, ...], copy_from: Any, copy_to: An
                 "COPY takes no :name parameters (the server does not bind them in COPY).",
                 hint="Filter in a query instead: COPY (SELECT ... WHERE x = 1) TO STDOUT, with the value "
                 "written in, or select into a DataFrame with a plain SELECT ... WHERE x = :x.",
+            )
+        if direction == "in" and copy_from is not None:
+            _check_source(copy_from)
+        writable = copy_to is None or isinstance(copy_to, (str, PathLike)) or hasattr(copy_to, "write")
+        if direction == "out" and not writable:
+            raise CopyNeedsData(
+                f"copy_to must be a path or a file object to write to, not {type(copy_to).__name__}.",
+                hint="For example copy_to='out.csv', or copy_to=open('out.csv', 'wb').",
             )
         if direction == "in" and copy_from is None:
             raise CopyNeedsData(
@@ -432,6 +496,31 @@ def _check_copies(statements: tuple[Statement, ...], copy_from: Any, copy_to: An
                 hint="Write it to a file: %%alien_postgres --out-file data.bin (or db.sql(query, "
                 "copy_to='data.bin')); or leave out FORMAT binary to get a DataFrame.",
             )
+
+
+def _check_source(source: Any) -> None:
+    """copy_from: a readable file's path, bytes, or an object with read(); checked before sending."""
+    if isinstance(source, (bytes, bytearray, memoryview)) or callable(getattr(source, "read", None)):
+        return
+    if isinstance(source, str) and not os.path.exists(source) and ("\n" in source or "," in source):
+        raise CopyNeedsData(
+            "copy_from= takes a file's path, bytes or a file object; this str looks like the data itself.",
+            hint="Pass the data as bytes, e.g. copy_from=data.encode(), or io.StringIO(data).",
+        )
+    if isinstance(source, (str, PathLike)):
+        path = os.path.expanduser(os.fspath(source))
+        if not os.path.isfile(path):
+            raise CopyNeedsData(
+                f"copy_from={os.fspath(source)!r}: no such file.",
+                hint="Give the path of the data COPY ... FROM STDIN should read.",
+            )
+        if not os.access(path, os.R_OK):
+            raise CopyNeedsData(f"copy_from={os.fspath(source)!r} is not readable by this kernel's user.")
+        return
+    raise CopyNeedsData(
+        f"copy_from must be a path, bytes or a file object, not {type(source).__name__}.",
+        hint="For example copy_from='data.csv'.",
+    )
 
 
 class _Runner:
@@ -467,7 +556,9 @@ class _Runner:
             buffer = io.BytesIO()
             self.options.copy_to = buffer
             run_statement(self.conn, statement, params, self.options, self.db.report)
-            return frame_from_copy(buffer.getvalue(), statement, self.conn.info.encoding)
+            rows = frame_from_copy(buffer.getvalue(), statement, self.conn.info.encoding)
+            limit = self.options.limit
+            return rows if limit is None else rows.head(limit)
         if isinstance(copy_to, (str, PathLike)):
             return self._copy_to_path(statement, params, os.path.expanduser(os.fspath(copy_to)))
         self.options.copy_to = copy_to

@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from ..core._sql import Rendered, Statement
 from . import _frames
@@ -61,7 +61,7 @@ class StatementFailed(Exception):
 class Options:
     limit: int | None = None
     copy_from: Any = None  # a path, bytes, or a binary/text file object
-    copy_to: IO[bytes] | None = None
+    copy_to: Any = None  # a binary or text file object
     text_only: bool = False  # tests: force the text path
 
 
@@ -97,8 +97,16 @@ def _dump(conn: psycopg.Connection[Any], sql: str, values: list[Any]) -> tuple[A
     from psycopg.adapt import PyFormat, Transformer
 
     tx = Transformer(conn)
+    encoding = conn.info.encoding
+    problem = None
+    try:
+        encoded = sql.encode(encoding)
+    except UnicodeEncodeError as exc:
+        problem = _unencodable(sql, exc, encoding)
+    if problem is not None:
+        raise problem  # out here: the encoder's error holds the whole SQL text
     if not values:
-        return sql.encode(conn.info.encoding), None, None, None, tx
+        return encoded, None, None, None, tx
     values = [list(v) if isinstance(v, tuple) else v for v in values]
     dumped, types, formats = [], [], []
     for value in values:
@@ -107,7 +115,20 @@ def _dump(conn: psycopg.Connection[Any], sql: str, values: list[Any]) -> tuple[A
         dumped.append(None if value is None else d.dump(value))
         types.append(d.oid)
         formats.append(d.format)
-    return sql.encode(conn.info.encoding), dumped, types, formats, tx
+    return encoded, dumped, types, formats, tx
+
+
+def _unencodable(sql: str, exc: UnicodeEncodeError, encoding: str) -> Exception:
+    from ..core import AlienError
+
+    line = sql.count("\n", 0, exc.start) + 1
+    column = exc.start - (sql.rfind("\n", 0, exc.start) + 1) + 1
+    # Where, not what: the character might be part of a secret the cell holds.
+    return AlienError(
+        f"The SQL has a character at line {line}, column {column} that this connection's client "
+        f"encoding ({encoding}) cannot send.",
+        hint="Run SET client_encoding = 'UTF8' (the server's own encoding) and run the cell again.",
+    )
 
 
 def _strings_only(value: Any) -> bool:
@@ -147,17 +168,34 @@ def _describe(conn: psycopg.Connection[Any], sql: bytes, types: Any, rendered: R
                 failed = res
             elif res.status == ExecStatus.COMMAND_OK and res.nfields:
                 described = res
-    finally:
-        if pg.pipeline_status:
-            try:
-                pg.exit_pipeline_mode()
-            except Exception:  # results still pending (interrupted): the connection cannot be reused
-                pg.finish()
+    except BaseException:
+        _end_pipeline(conn)
+        raise
+    pg.exit_pipeline_mode()
     if failed is not None:
         raise StatementFailed(_error(conn, failed), rendered)
     if described is None:
         return None
     return [described.ftype(i) for i in range(described.nfields)]
+
+
+def _end_pipeline(conn: psycopg.Connection[Any]) -> None:
+    """After an interruption: read up to the pipeline's Sync, so the connection is ready again."""
+    import psycopg
+    from psycopg import generators
+    from psycopg.pq import ExecStatus
+
+    pg = conn.pgconn
+    try:
+        while not conn.closed and pg.pipeline_status:
+            try:
+                res = conn.wait(generators.fetch(pg), timeout=10.0)
+            except psycopg.Error:
+                continue  # the cancelled command's own error: read on
+            if res is not None and res.status == ExecStatus.PIPELINE_SYNC:
+                pg.exit_pipeline_mode()
+    except BaseException:
+        pg.finish()  # it cannot be brought back: closed, and the handle says so next time
 
 
 def _all_binary(tx: Any, oids: list[int]) -> bool:
@@ -230,6 +268,7 @@ class _Results:
         self.rowcount = -1
         self.failed: Exception | None = None
         self.copied = 0
+        self._binary_target = True
 
     def collect(self) -> pd.DataFrame | StatementResult:
         from psycopg.pq import ExecStatus
@@ -243,7 +282,8 @@ class _Results:
                     break
                 status = res.status
                 if status in (ExecStatus.TUPLES_CHUNK, ExecStatus.TUPLES_OK, ExecStatus.SINGLE_TUPLE):
-                    self._rows(res)
+                    if self.failed is None:
+                        self._read_rows(res)
                     if status == ExecStatus.TUPLES_OK:
                         self._done(res)
                 elif status == ExecStatus.COPY_OUT:
@@ -275,6 +315,23 @@ class _Results:
         self.rowcount = tuples if tuples is not None else -1
         if self.copied and self.rowcount < 0:
             self.rowcount = self.copied
+
+    def _read_rows(self, res: PGresult) -> None:
+        """`_rows`, with a value psycopg cannot read (a DateStyle it does not parse, a year 0) made
+        the statement's error: the statement still runs to its end and the connection stays ready."""
+        import psycopg
+
+        try:
+            self._rows(res)
+        except psycopg.DataError as exc:
+            self.failed = psycopg.DataError(
+                f"{exc}; {_frames.range_message('the value', 'date or timestamp')}"
+            )
+        except (NotImplementedError, ValueError) as exc:
+            self.failed = psycopg.DataError(
+                f"a value could not be read: {exc}. Cast the column to text (col::text), or run "
+                "SET DateStyle = ISO / SET IntervalStyle = postgres, the styles psycopg reads"
+            )
 
     def _rows(self, res: PGresult) -> None:
         if not self.names:
@@ -355,17 +412,23 @@ class _Results:
     # -- COPY -----------------------------------------------------------------
 
     def _copy_out(self) -> None:
+        import io
+
         from psycopg import generators
 
         target = self.options.copy_to
         if target is None:
             raise RuntimeError("COPY TO STDOUT needs somewhere to write")  # the caller checks first
+        self._binary_target = not isinstance(target, io.TextIOBase)
         while True:
             data = self.conn.wait(generators.copy_from(self.conn.pgconn))
             if not isinstance(data, memoryview):
                 self._after_copy(data)
                 return
-            target.write(data)
+            if self._binary_target:
+                target.write(data)
+            else:  # a file opened in text mode
+                target.write(bytes(data).decode(self.conn.info.encoding))
             self.copied += 1
 
     def _copy_in(self) -> None:
@@ -378,13 +441,16 @@ class _Results:
             self._end_copy(b"alien_nb: no data was given for COPY FROM STDIN")
             return
         try:
-            for block in _blocks(source):
+            for block in _blocks(source, self.conn.info.encoding):
                 self.conn.wait(generators.copy_to(pg, block))
+        except psycopg.Error:
+            raise  # the connection itself failed: the caller tells
         except BaseException as exc:
-            try:  # the server aborts the COPY (nothing of it is kept); the reader's error is the news
-                self._end_copy(f"alien_nb: reading the data failed ({type(exc).__name__})".encode())
-            except psycopg.Error:
-                pass
+            # The server aborts the COPY (nothing of it is kept); the reader's error is the news.
+            self._end_copy(f"alien_nb: reading the data failed ({type(exc).__name__})".encode())
+            self.failed = None
+            if isinstance(exc, Exception):
+                raise _read_failed(exc) from None
             raise
         self._end_copy(None)
 
@@ -408,28 +474,64 @@ class _Results:
             self._done(res)
 
     def _drain(self) -> None:
-        """After an interruption: read what is left, so the next statement finds the connection idle."""
+        """After an interruption: cancel what still runs, read what is left, so the connection is idle.
+
+        An interrupt that came between two chunks (not inside psycopg's wait, which cancels
+        by itself) would otherwise leave the server streaming the rest of a large result.
+        """
+        import psycopg
+
+        conn, pg = self.conn, self.conn.pgconn
+        if not conn.closed and pg.transaction_status == psycopg.pq.TransactionStatus.ACTIVE:
+            try:
+                conn.cancel_safe(timeout=5.0)
+            except Exception:  # could not reach the server to cancel: reading on will tell
+                pass
+        try:
+            for _ in range(1000):
+                if conn.closed:
+                    return
+                try:
+                    active = pg.transaction_status == psycopg.pq.TransactionStatus.ACTIVE
+                    if pg.status == psycopg.pq.ConnStatus.OK and active:
+                        self._drain_one(conn)
+                        continue
+                    return
+                except psycopg.Error:  # the cancelled statement's error, as expected: read on
+                    continue
+        except BaseException:
+            pass
+        # It cannot be brought back to idle: close it, and the handle opens a fresh one.
+        pg.finish()
+
+    @staticmethod
+    def _drain_one(conn: psycopg.Connection[Any]) -> None:
         from psycopg import generators
         from psycopg.pq import ExecStatus
 
-        conn, pg = self.conn, self.conn.pgconn
-        try:
-            while not conn.closed:
-                res = conn.wait(generators.fetch(pg), timeout=10.0)
-                if res is None:
-                    break
-                if res.status == ExecStatus.COPY_IN:
-                    conn.wait(generators.copy_end(pg, b"alien_nb: interrupted"))
-                elif res.status == ExecStatus.COPY_OUT:
-                    while isinstance(conn.wait(generators.copy_from(pg)), memoryview):
-                        pass
-        except BaseException:
-            # It cannot be brought back to idle: close it, and the handle opens a fresh one.
-            pg.finish()
+        pg = conn.pgconn
+        res = conn.wait(generators.fetch(pg), timeout=10.0)
+        if res is None:
+            return
+        if res.status == ExecStatus.COPY_IN:
+            conn.wait(generators.copy_end(pg, b"alien_nb: interrupted"))
+        elif res.status == ExecStatus.COPY_OUT:
+            while isinstance(conn.wait(generators.copy_from(pg), timeout=10.0), memoryview):
+                pass
 
 
-def _blocks(source: Any) -> Any:
-    """``source`` (a path, bytes or str, or a file object) in blocks of bytes."""
+def _read_failed(exc: Exception) -> Exception:
+    from ..core import AlienError
+
+    return AlienError(
+        f"Reading the data for COPY ... FROM STDIN failed ({type(exc).__name__}: {exc}); the server "
+        "aborted that COPY and kept none of it.",
+        hint="Check the file (or the object's read()) and run the cell again; the connection is ready.",
+    )
+
+
+def _blocks(source: Any, encoding: str) -> Any:
+    """``source`` (a path, bytes, or a file object, binary or text) in blocks of bytes."""
     import os
 
     if isinstance(source, (bytes, bytearray, memoryview)):
@@ -438,11 +540,11 @@ def _blocks(source: Any) -> Any:
             yield data[i : i + _COPY_BLOCK]
         return
     if isinstance(source, (str, os.PathLike)):
-        with open(source, "rb") as f:
-            yield from _blocks(f)
+        with open(os.path.expanduser(source), "rb") as f:
+            yield from _blocks(f, encoding)
         return
     while True:
         block = source.read(_COPY_BLOCK)
         if not block:
             return
-        yield block.encode() if isinstance(block, str) else block
+        yield block.encode(encoding) if isinstance(block, str) else block

@@ -42,7 +42,9 @@ VECTORIZED = frozenset(_FIXED) | _STRINGS
 #: Types whose values psycopg's binary loader gives exactly as its text loader does.
 BINARY_AS_TEXT = frozenset({
     BYTEA, NUMERIC, UUID, JSON, JSONB,
-    1000, 1005, 1007, 1016, 1021, 1022, 1009, 1015, 1182, 2951,  # arrays of bool/ints/floats/text/date/uuid
+    # arrays of bool, ints, float8, text, varchar, date, uuid (not float4[]: psycopg's text loader
+    # reads its decimal text, the binary one the float4 itself)
+    1000, 1005, 1007, 1016, 1022, 1009, 1015, 1182, 2951,
 })  # fmt: skip
 
 _EPOCH_DAYS = 10957  # 2000-01-01, Postgres' epoch, in days since 1970-01-01
@@ -149,8 +151,11 @@ def _fixed(oid: int, raw: np.ndarray, nulls: np.ndarray, timezone: dt.tzinfo | N
         stamps[nulls] = np.datetime64("NaT")
     if oid == TIMESTAMP:
         return stamps
-    index = pd.DatetimeIndex(stamps).tz_localize("UTC")
-    return index.tz_convert(timezone if timezone is not None else dt.timezone.utc).array
+    index = pd.DatetimeIndex(stamps).tz_localize("UTC").tz_convert(timezone or dt.timezone.utc)
+    local = index.year[~nulls] if has_nulls else index.year
+    if len(local) and (local.min() < 1 or local.max() > 9999):  # year 1 or 9999 in UTC, not here
+        raise ValueOutOfRange(range_message(name, "timestamp"))
+    return index.array
 
 
 def _dates(days: np.ndarray, nulls: np.ndarray, name: str) -> np.ndarray:

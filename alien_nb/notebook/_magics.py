@@ -179,39 +179,13 @@ def _cell_parser() -> MagicArgumentParser:
 
 
 # Words a statement can start with: `%alien_postgres sql SELECT 1` names no database.
-_STATEMENT_WORDS = frozenset(
-    [
-        "select",
-        "with",
-        "values",
-        "table",
-        "insert",
-        "update",
-        "delete",
-        "merge",
-        "create",
-        "drop",
-        "alter",
-        "truncate",
-        "explain",
-        "show",
-        "set",
-        "reset",
-        "begin",
-        "commit",
-        "rollback",
-        "copy",
-        "call",
-        "do",
-        "vacuum",
-        "analyze",
-        "grant",
-        "revoke",
-        "comment",
-        "refresh",
-        "lock",
-    ]
-)
+_STATEMENT_WORDS = frozenset({
+    "select", "with", "values", "table", "insert", "update", "delete", "merge", "create", "drop", "alter",
+    "truncate", "explain", "show", "set", "reset", "begin", "commit", "rollback", "copy", "call", "do",
+    "vacuum", "analyze", "grant", "revoke", "comment", "refresh", "lock", "execute", "fetch", "prepare",
+    "declare", "notify", "listen", "unlisten", "savepoint", "release", "close", "move", "discard", "cluster",
+    "reindex", "checkpoint", "load", "security", "abort", "end", "start", "import", "deallocate", "reassign",
+})  # fmt: skip
 
 
 @magics_class
@@ -459,7 +433,8 @@ class AlienPostgresMagics(Magics):
         """``%alien_postgres sql [NAME] [--out VAR] [--limit N] STATEMENT``."""
         words = rest.split()
         name = None
-        if words and words[0].lower() not in _STATEMENT_WORDS and not words[0].startswith("-"):
+        first = words[0].lower() if words else ""
+        if words and first not in _STATEMENT_WORDS and not first.startswith(("-", "(")):
             name = words.pop(0)
         flags: list[str] = []
         while words and words[0].startswith("--"):

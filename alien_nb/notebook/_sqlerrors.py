@@ -43,10 +43,10 @@ class StatementInterrupted(SqlError):
 class TransactionLost(SqlError):
     """The server closed the connection while a transaction of the user's was open."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, why: str = "the server stopped or restarted?") -> None:
         self.name = name
         super().__init__(
-            f"The connection to {name!r} was closed (the server stopped or restarted?) while a transaction "
+            f"The connection to {name!r} was closed ({why}) while a transaction "
             "was open: the server rolled back everything since its BEGIN. Nothing more was sent.",
             hint="Run the transaction again from BEGIN; the next statement opens a new connection.",
         )

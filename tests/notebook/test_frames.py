@@ -52,7 +52,10 @@ CASES = [
     (F.TEXT, ["a", "", None, "ünïcode", "x" * 1000]),
     (F.DATE, [dt.date(2024, 2, 29), None, dt.date(1, 1, 1), dt.date(9999, 12, 31)]),
     (F.TIMESTAMP, [dt.datetime(2024, 3, 31, 1, 30), None, dt.datetime(1999, 12, 31, 23, 59, 59, 999999)]),
-    (F.TIMESTAMPTZ, [dt.datetime(2024, 3, 31, 1, 30, tzinfo=PARIS), None, dt.datetime(2024, 10, 27, 2, 30, tzinfo=PARIS)]),
+    (
+        F.TIMESTAMPTZ,
+        [dt.datetime(2024, 3, 31, 1, 30, tzinfo=PARIS), None, dt.datetime(2024, 10, 27, 2, 30, tzinfo=PARIS)],
+    ),
 ]
 
 
@@ -77,7 +80,9 @@ def test_integers_with_nulls_stay_exact() -> None:
     assert str(column.dtype) == "Int64" and column.iloc[0] == 2**62 + 1  # float64 would round it
 
 
-@pytest.mark.parametrize("oid, micros", [(F.TIMESTAMP, 2**63 - 1), (F.TIMESTAMPTZ, -(2**63)), (F.DATE, 2**31 - 1)])
+@pytest.mark.parametrize(
+    "oid, micros", [(F.TIMESTAMP, 2**63 - 1), (F.TIMESTAMPTZ, -(2**63)), (F.DATE, 2**31 - 1)]
+)
 def test_infinity_and_years_python_cannot_hold_are_refused(oid: int, micros: int) -> None:
     column = F.BinaryColumn("when", oid)
     column.add([struct.pack(">i" if oid == F.DATE else ">q", micros)])
@@ -121,7 +126,9 @@ def test_csv_tells_an_empty_string_from_null_and_keeps_quoted_newlines() -> None
     data = b'id,s,n\n1,"",\n2,"a,""b""\nc",x\n'
     frame = frame_from_copy(data, one("COPY t TO STDOUT (FORMAT csv, HEADER)"), "utf-8")
     assert list(frame.columns) == ["id", "s", "n"]
-    assert frame["s"].tolist() == ["", 'a,"b"\nc'] and pd.isna(frame["n"].iloc[0]) and frame["n"].iloc[1] == "x"
+    assert (
+        frame["s"].tolist() == ["", 'a,"b"\nc'] and pd.isna(frame["n"].iloc[0]) and frame["n"].iloc[1] == "x"
+    )
 
 
 def test_csv_options_delimiter_and_null_are_honoured() -> None:

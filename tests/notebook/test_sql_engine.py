@@ -289,7 +289,196 @@ def test_a_copy_source_that_fails_midway_aborts_the_copy_only(db: Database) -> N
                 raise OSError("disk gone")
             return b"1,x\n"
 
+    from alien_nb.core import AlienError
+
     db.sql("CREATE TEMP TABLE IF NOT EXISTS half (a int, b text); TRUNCATE half")
-    with pytest.raises(OSError, match="disk gone"):
+    with pytest.raises(AlienError, match="disk gone"):
         db.sql("COPY half FROM STDIN (FORMAT csv)", copy_from=Broken())
     assert scalar(db, "SELECT count(*) FROM half") == 0
+
+
+# -- interrupted, concurrent --------------------------------------------------------------------
+
+
+def test_an_interrupt_mid_stream_cancels_and_leaves_the_handle_ready(db: Database) -> None:
+    import _thread
+    import threading
+
+    slow = "SELECT g, CASE WHEN g = 3000 THEN pg_sleep(30) IS NULL END FROM generate_series(1, 6000) g"
+    timer = threading.Timer(1.0, _thread.interrupt_main)
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            db.sql(slow)
+    finally:
+        timer.cancel()
+    assert scalar(db, "SELECT 7") == 7  # cancelled on the server, drained: the next statement runs
+    with db.connect() as watcher:  # and nothing of it still runs there
+        assert watcher.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep'"
+        ).fetchone() == (0,)
+
+
+def test_an_interrupt_inside_the_users_transaction_leaves_it_aborted_not_hung(db: Database) -> None:
+    import _thread
+    import threading
+
+    db.sql("BEGIN")
+    timer = threading.Timer(1.0, _thread.interrupt_main)
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            db.sql("SELECT pg_sleep(30)")
+        with pytest.raises(SqlError, match="aborted"):
+            db.sql("SELECT 1")
+    finally:
+        timer.cancel()
+        db.sql("ROLLBACK")
+    assert scalar(db, "SELECT 8") == 8
+
+
+def test_eight_threads_at_once_each_get_their_own_rows(db: Database) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def query(i: int) -> list[int]:
+        frame = db.sql("SELECT :i::int * 100000 + g AS v FROM generate_series(1, 6000) g", {"i": i})
+        return frame["v"].tolist()
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(query, range(8)))
+    for i, values in enumerate(results):
+        assert values == [i * 100000 + g for g in range(1, 6001)]
+
+
+# -- what the review found -----------------------------------------------------------------------
+
+
+def test_a_cell_that_manages_its_transaction_is_not_wrapped(db: Database) -> None:
+    db.sql("CREATE TABLE IF NOT EXISTS ledger (v int); TRUNCATE ledger")
+    db.sql("BEGIN; INSERT INTO ledger VALUES (1)")
+    db.sql("ROLLBACK")  # the cell's BEGIN was the user's: nothing committed it behind their back
+    assert scalar(db, "SELECT count(*) FROM ledger") == 0
+    db.sql("BEGIN")
+    db.sql("INSERT INTO ledger VALUES (2); COMMIT")
+    assert scalar(db, "SELECT count(*) FROM ledger") == 1
+
+
+def test_an_interrupted_copy_inside_a_transaction_is_not_silently_replaced(db: Database) -> None:
+    import _thread
+    import threading
+
+    db.sql("CREATE TABLE IF NOT EXISTS ledger (v int); TRUNCATE ledger")
+    db.sql("BEGIN")
+    db.sql("INSERT INTO ledger VALUES (5)")
+    timer = threading.Timer(0.5, _thread.interrupt_main)
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            db.sql("COPY (SELECT g, pg_sleep(0.001) FROM generate_series(1, 100000) g) TO STDOUT")
+        try:
+            db.sql("INSERT INTO ledger VALUES (6)")  # aborted (or lost, said so): never run in autocommit
+        except SqlError as exc:
+            assert "aborted" in str(exc) or "rolled back" in str(exc)
+    finally:
+        timer.cancel()
+        try:
+            db.sql("ROLLBACK")
+        except SqlError:
+            pass
+    assert scalar(db, "SELECT count(*) FROM ledger") == 0
+
+
+def test_unreadable_values_are_an_error_that_says_what_to_do(db: Database) -> None:
+    db.sql("SET DateStyle = 'SQL, DMY'")
+    try:
+        with pytest.raises(SqlError, match="DateStyle"):
+            db.sql("SELECT now() AS t, interval '1 day' AS i")  # the text path: psycopg reads ISO only
+    finally:
+        db.sql("RESET DateStyle")
+    assert scalar(db, "SELECT 1") == 1
+
+
+def test_timestamps_out_of_range_in_the_sessions_zone_are_refused_on_every_path(db: Database) -> None:
+    db.sql("SET TimeZone = 'America/New_York'")
+    try:
+        for n in (3, 100):
+            with pytest.raises(SqlError, match="cast it to text"):
+                db.sql(f"SELECT '0001-01-01 00:00+00'::timestamptz AS a FROM generate_series(1, {n})")
+    finally:
+        db.sql("RESET TimeZone")
+
+
+def test_the_driver_error_is_not_kept_on_the_raised_one(db: Database) -> None:
+    password = "hunter2-xyz"
+    db._redactor.add(password)
+    with pytest.raises(SqlError) as info:
+        db.sql(f"SELECT '{password}'::int")
+    assert info.value.__context__ is None and info.value.__cause__ is None
+    assert password not in str(info.value) + repr(info.value) + str(info.value.hint)
+
+
+def test_unencodable_sql_says_where_not_what(db: Database) -> None:
+    from alien_nb.core import AlienError
+
+    db.sql("SET client_encoding = 'LATIN1'")
+    try:
+        with pytest.raises(AlienError, match="line 1, column 9") as info:
+            db.sql("SELECT '€ secret'")
+        assert "secret" not in str(info.value) and info.value.__context__ is None
+    finally:
+        db.sql("RESET client_encoding")
+
+
+def test_copy_arguments_are_checked_before_anything_is_sent(db: Database, tmp_path: Path) -> None:
+    from alien_nb.core import AlienError
+    from alien_nb.notebook._sqlerrors import CopyNeedsData
+
+    db.sql("CREATE TEMP TABLE IF NOT EXISTS inbox2 (a int)")
+    with pytest.raises(CopyNeedsData, match="no such file"):
+        db.sql("COPY inbox2 FROM STDIN", copy_from=str(tmp_path / "missing.csv"))
+    with pytest.raises(CopyNeedsData, match="looks like the data"):
+        db.sql("COPY inbox2 FROM STDIN", copy_from="1\n2\n")
+
+    class Failing:
+        def read(self, _n: int) -> bytes:
+            raise OSError("disk gone")
+
+    with pytest.raises(AlienError, match="kept none of it"):
+        db.sql("COPY inbox2 FROM STDIN", copy_from=Failing())
+    with open(tmp_path / "text.csv", "w") as text_file:  # a text-mode file is written as text
+        db.sql("COPY (SELECT 1) TO STDOUT", copy_to=text_file)
+    assert (tmp_path / "text.csv").read_text() == "1\n"
+    assert len(db.run("COPY (SELECT g FROM generate_series(1, 100) g) TO STDOUT", {}, limit=5)) == 5
+
+
+def test_notices_are_shown(db: Database) -> None:
+    lines: list[str] = []
+    db.report = lines.append
+    try:
+        db.sql("DO $$ BEGIN RAISE NOTICE 'hello from plpgsql'; END $$")
+    finally:
+        db.report = lambda _line: None
+    assert "NOTICE: hello from plpgsql" in lines
+
+
+def test_an_interrupt_while_the_statement_is_described_keeps_the_transaction(db: Database) -> None:
+    import _thread
+    import threading
+
+    db.sql("CREATE TABLE IF NOT EXISTS locked (v int)")
+    with db.connect() as other:
+        other.execute("BEGIN")
+        other.execute("LOCK TABLE locked IN ACCESS EXCLUSIVE MODE")  # the describe waits for it
+        db.sql("BEGIN")
+        timer = threading.Timer(0.5, _thread.interrupt_main)
+        timer.start()
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                db.sql("SELECT * FROM locked")
+            with pytest.raises(SqlError, match="aborted"):  # the same connection, its transaction aborted
+                db.sql("SELECT 1")
+        finally:
+            timer.cancel()
+            db.sql("ROLLBACK")
+            other.execute("ROLLBACK")
+    assert scalar(db, "SELECT 2") == 2
