@@ -7,8 +7,11 @@ connection and transaction, whatever the size of its result; the binary
 
 from __future__ import annotations
 
+import _thread
+import contextlib
 import datetime as dt
 import decimal
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -300,18 +303,22 @@ def test_a_copy_source_that_fails_midway_aborts_the_copy_only(db: Database) -> N
 # -- interrupted, concurrent --------------------------------------------------------------------
 
 
-def test_an_interrupt_mid_stream_cancels_and_leaves_the_handle_ready(db: Database) -> None:
-    import _thread
-    import threading
-
-    slow = "SELECT g, CASE WHEN g = 3000 THEN pg_sleep(30) IS NULL END FROM generate_series(1, 6000) g"
-    timer = threading.Timer(1.0, _thread.interrupt_main)
+@contextlib.contextmanager
+def interrupted_after(seconds: float) -> Iterator[None]:
+    """Ctrl-C (KeyboardInterrupt in the main thread) after ``seconds``; the block must raise it."""
+    timer = threading.Timer(seconds, _thread.interrupt_main)
     timer.start()
     try:
         with pytest.raises(KeyboardInterrupt):
-            db.sql(slow)
+            yield
     finally:
         timer.cancel()
+
+
+def test_an_interrupt_mid_stream_cancels_and_leaves_the_handle_ready(db: Database) -> None:
+    slow = "SELECT g, CASE WHEN g = 3000 THEN pg_sleep(30) IS NULL END FROM generate_series(1, 6000) g"
+    with interrupted_after(1.0):
+        db.sql(slow)
     assert scalar(db, "SELECT 7") == 7  # cancelled on the server, drained: the next statement runs
     with db.connect() as watcher:  # and nothing of it still runs there
         assert watcher.execute(
@@ -320,19 +327,13 @@ def test_an_interrupt_mid_stream_cancels_and_leaves_the_handle_ready(db: Databas
 
 
 def test_an_interrupt_inside_the_users_transaction_leaves_it_aborted_not_hung(db: Database) -> None:
-    import _thread
-    import threading
-
     db.sql("BEGIN")
-    timer = threading.Timer(1.0, _thread.interrupt_main)
-    timer.start()
     try:
-        with pytest.raises(KeyboardInterrupt):
+        with interrupted_after(1.0):
             db.sql("SELECT pg_sleep(30)")
         with pytest.raises(SqlError, match="aborted"):
             db.sql("SELECT 1")
     finally:
-        timer.cancel()
         db.sql("ROLLBACK")
     assert scalar(db, "SELECT 8") == 8
 
@@ -364,23 +365,17 @@ def test_a_cell_that_manages_its_transaction_is_not_wrapped(db: Database) -> Non
 
 
 def test_an_interrupted_copy_inside_a_transaction_is_not_silently_replaced(db: Database) -> None:
-    import _thread
-    import threading
-
     db.sql("CREATE TABLE IF NOT EXISTS ledger (v int); TRUNCATE ledger")
     db.sql("BEGIN")
     db.sql("INSERT INTO ledger VALUES (5)")
-    timer = threading.Timer(0.5, _thread.interrupt_main)
-    timer.start()
     try:
-        with pytest.raises(KeyboardInterrupt):
+        with interrupted_after(0.5):
             db.sql("COPY (SELECT g, pg_sleep(0.001) FROM generate_series(1, 100000) g) TO STDOUT")
         try:
             db.sql("INSERT INTO ledger VALUES (6)")  # aborted (or lost, said so): never run in autocommit
         except SqlError as exc:
             assert "aborted" in str(exc) or "rolled back" in str(exc)
     finally:
-        timer.cancel()
         try:
             db.sql("ROLLBACK")
         except SqlError:
@@ -462,23 +457,17 @@ def test_notices_are_shown(db: Database) -> None:
 
 
 def test_an_interrupt_while_the_statement_is_described_keeps_the_transaction(db: Database) -> None:
-    import _thread
-    import threading
-
     db.sql("CREATE TABLE IF NOT EXISTS locked (v int)")
     with db.connect() as other:
         other.execute("BEGIN")
         other.execute("LOCK TABLE locked IN ACCESS EXCLUSIVE MODE")  # the describe waits for it
         db.sql("BEGIN")
-        timer = threading.Timer(0.5, _thread.interrupt_main)
-        timer.start()
         try:
-            with pytest.raises(KeyboardInterrupt):
+            with interrupted_after(0.5):
                 db.sql("SELECT * FROM locked")
             with pytest.raises(SqlError, match="aborted"):  # the same connection, its transaction aborted
                 db.sql("SELECT 1")
         finally:
-            timer.cancel()
             db.sql("ROLLBACK")
             other.execute("ROLLBACK")
     assert scalar(db, "SELECT 2") == 2
