@@ -71,6 +71,7 @@ class Database:
         self._peek = peek
         self._conn: psycopg.Connection[Any] | None = None
         self._lost_in_transaction: psycopg.Connection[Any] | None = None
+        self._user_sql = False  # is the handle running the user's own SQL (whose notices are shown)?
         self._lock = threading.RLock()
         # Apart from _lock, which a long statement holds: the engine's pool connects meanwhile.
         self._info_lock = threading.Lock()
@@ -157,7 +158,10 @@ class Database:
             return self._conn
 
     def _notice(self, diag: Any) -> None:
-        """A server notice (RAISE NOTICE, a NOTICE from DDL), shown as psql shows it, scrubbed."""
+        """A notice the user's SQL drew (RAISE NOTICE, a NOTICE from DDL), shown as psql shows it,
+        scrubbed; those of alien_nb's own statements (the vector helpers' DDL) are not the user's news."""
+        if not self._user_sql:
+            return
         severity = getattr(diag, "severity", None) or "NOTICE"
         message = getattr(diag, "message_primary", None) or ""
         self.report(self._redactor.redact(f"{severity}: {message}"))
@@ -251,6 +255,7 @@ class Database:
             runner = _Runner(self, conn, query, namespace, Options(limit=limit, copy_from=copy_from))
             in_transaction = _in_transaction(conn)
             failure: BaseException | None = None
+            self._user_sql = True
             try:
                 if autocommit or len(statements) == 1 or not _wrappable(statements, conn):
                     return runner.all(statements, copy_to)
@@ -266,6 +271,8 @@ class Database:
                 if conn.closed and in_transaction:
                     self._lost_in_transaction = conn
                 raise
+            finally:
+                self._user_sql = False
         # Raised here, outside the except blocks: the driver's exception (whose text may hold what
         # the cell held) is then no one's __context__.
         raise failure
