@@ -160,10 +160,10 @@ class Database:
     def _notice(self, diag: Any) -> None:
         """A notice the user's SQL drew (RAISE NOTICE, a NOTICE from DDL), shown as psql shows it,
         scrubbed; those of alien_nb's own statements (the vector helpers' DDL) are not the user's news."""
-        if not self._user_sql:
-            return
-        severity = getattr(diag, "severity", None) or "NOTICE"
         message = getattr(diag, "message_primary", None) or ""
+        if not self._user_sql or message.endswith(", skipping"):
+            return  # (DROP ... IF EXISTS on nothing: "does not exist, skipping" is no news)
+        severity = getattr(diag, "severity", None) or "NOTICE"
         self.report(self._redactor.redact(f"{severity}: {message}"))
 
     def _discard(self, conn: psycopg.Connection[Any]) -> None:

@@ -270,11 +270,13 @@ class AlienPostgresMagics(Magics):
         parts.append("Settings: %config AlienPostgresMagics.display_limit / default_database / autocommit")
         return "\n".join(parts)
 
-    @no_var_expand  # SQL is full of {} and $: IPython must not rewrite it as Python
+    @no_var_expand  # SQL is full of {} and $: IPython must not rewrite it as Python...
     @line_cell_magic
     def alien_postgres(self, line: str, cell: str | None = None) -> Any:
         if cell is None and line.lstrip().split(None, 1)[:1] == ["sql"]:
             return self._sql_line(line.lstrip()[3:])
+        # ...but every other line expands $var and {expr} as IPython's magics do (`audit $path`).
+        line = self._expanded(line)
         try:
             # Most lines are plain words; shlex where quoting or a trailing `# comment` may matter.
             argv = shlex.split(line, comments=True) if any(c in line for c in "'\"\\#") else line.split()
@@ -294,6 +296,17 @@ class AlienPostgresMagics(Magics):
             raise _usage(f"unknown subcommand {argv[0]!r}{guess}; one of: {', '.join(known)}")
         func, parser = command
         return func(_parse(parser, argv[1:]))
+
+    def _expanded(self, line: str) -> str:
+        """``$var`` and ``{expr}`` filled in from the notebook's namespace, as IPython itself would."""
+        if "$" not in line and "{" not in line:
+            return line
+        from IPython.utils.text import DollarFormatter
+
+        try:
+            return str(DollarFormatter().vformat(line, args=[], kwargs=self._ns))
+        except Exception:  # as IPython: a line that does not expand is used as written
+            return line
 
     # -- subcommands ------------------------------------------------------------
 

@@ -102,9 +102,13 @@ def sql_error(
     sqlstate = getattr(exc, "sqlstate", None)
     primary = getattr(diag, "message_primary", None) or str(exc).strip()
     lines = [primary]
+    # As libpq writes them (two spaces), so a message reads as it does in psql.
     detail = getattr(diag, "message_detail", None)
     if detail:
-        lines.append(f"DETAIL: {detail}")
+        lines.append(f"DETAIL:  {detail}")
+    context = getattr(diag, "context", None)
+    if context:
+        lines.append(f"CONTEXT:  {context}")
     where = _cell_line(diag, cell, statement, rendered)
     if where:
         lines.append(where)

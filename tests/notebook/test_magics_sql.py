@@ -99,3 +99,9 @@ def test_a_syntax_error_caret_points_at_the_cell_not_the_sent_text(shell: Any) -
     where = str(info.value).split("line 2 of the cell: ")[1]
     code, caret = where.split("\n")[:2]
     assert code == "       :b FROMM t" and caret.index("^") - len("line 2 of the cell: ") == code.index("t")
+
+
+def test_other_lines_still_expand_notebook_variables(shell: Any, tmp_path: Path) -> None:
+    shell.user_ns["which"] = "mag-sql"
+    assert "mag-sql" in shell.run_line_magic("alien_postgres", "url $which")
+    assert "mag-sql" in shell.run_line_magic("alien_postgres", "url {which}")
