@@ -374,9 +374,9 @@ class _Results:
                 self.loaders.append(None)
             else:
                 self.columns.append([])
-                # A column whose type changed since it was described (DDL in between) still decodes.
-                fmt = Format.BINARY if self.binary else Format.TEXT
-                self.loaders.append(self.tx.get_loader(oid, fmt).load if self.binary else None)
+                # Text rows come loaded; a binary column psycopg decodes (also one whose type
+                # changed since it was described, DDL in between) keeps its loader here.
+                self.loaders.append(self.tx.get_loader(oid, Format.BINARY).load if self.binary else None)
 
     def _frame(self) -> pd.DataFrame:
         timezone = self.conn.info.timezone
