@@ -38,7 +38,7 @@ if TYPE_CHECKING:
         synced_params,
         validate_update,
     )
-    from .resolver import PostgresConnection, get_postgres_connection
+    from .resolver import ConnectionDetails, get_postgres_connection
 
 __all__ = [
     "AlienError",
@@ -46,6 +46,7 @@ __all__ = [
     "BindingError",
     "BindingNotConfigured",
     "CloudSettings",
+    "ConnectionDetails",
     "ConnectionFailed",
     "InvalidResource",
     "InvalidResourceUpdate",
@@ -53,7 +54,6 @@ __all__ = [
     "NoTierFits",
     "Postgres",
     "PostgresBinding",
-    "PostgresConnection",
     "ResourceError",
     "SecretError",
     "SecretResolutionFailed",
@@ -72,7 +72,7 @@ __all__ = [
 # Every public name loads on first use, from the module that defines it.
 _LAZY: dict[str, str] = {
     **dict.fromkeys(__all__, "alien_nb.core"),
-    "PostgresConnection": "alien_nb.resolver",
+    "ConnectionDetails": "alien_nb.resolver",
     "get_postgres_connection": "alien_nb.resolver",
 }
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core import AlienError, PostgresBinding, Redactor, WorkerEnv, redacted_connection_string
 from ..core._sql import Statement, parse_sql
-from ..resolver._connection import PostgresConnection, connection_for
+from ..resolver._connection import ConnectionDetails, connection_for
 from ..resolver._liveness import Liveness, probe
 from ._fetch import Options, StatementFailed, StatementResult, run_statement
 from ._sqlerrors import (
@@ -52,12 +52,12 @@ class Database:
     def __init__(
         self,
         name: str,
-        connection: PostgresConnection,
+        connection: ConnectionDetails,
         *,
         backend: str,
         redactor: Redactor | None = None,
-        refresh: Callable[[], PostgresConnection] | None = None,
-        peek: Callable[[], PostgresConnection] | None = None,
+        refresh: Callable[[], ConnectionDetails] | None = None,
+        peek: Callable[[], ConnectionDetails] | None = None,
     ) -> None:
         self.name = name
         self.backend = backend
@@ -100,7 +100,7 @@ class Database:
 
     # -- connections --------------------------------------------------------
 
-    def _current_connection_info(self) -> PostgresConnection:
+    def _current_connection_info(self) -> ConnectionDetails:
         """The details for a new connection: re-read (metadata, secret store) unless just resolved."""
         with self._info_lock:
             if self._refresh is not None and not self._fresh:
@@ -108,14 +108,14 @@ class Database:
             self._fresh = False
             return self._connection_info
 
-    def _latest(self) -> PostgresConnection:
+    def _latest(self) -> ConnectionDetails:
         """The details to show or hand on; a local database's are re-read (one small file)."""
         if self._peek is not None:
             with self._info_lock:
                 self._follow(self._peek())
         return self._connection_info
 
-    def _follow(self, info: PostgresConnection) -> None:
+    def _follow(self, info: ConnectionDetails) -> None:
         self._redactor.add(info.password)
         old = self._connection_info
         if (info.host, info.port) != (old.host, old.port):
@@ -372,7 +372,7 @@ def local_connection(
     *,
     wait: float = 0.0,
     report: Callable[[str], None] | None = None,
-) -> PostgresConnection:
+) -> ConnectionDetails:
     """Local database ``name``'s details as its metadata says now, through its socket if it has one.
 
     Read at each new connection, so a handle follows its server to a new port

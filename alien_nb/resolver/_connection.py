@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class PostgresConnection:
+class ConnectionDetails:
     """Host, port, database, user, TLS settings and the password (kept wrapped).
 
     ``host`` and ``port`` are the binding's; ``dial`` is where the
@@ -163,7 +163,7 @@ _REFUSED_AUTH = {
 }
 
 
-def _hint(reason: str, conn: PostgresConnection) -> str | None:
+def _hint(reason: str, conn: ConnectionDetails) -> str | None:
     asked = next((what for marker, what in _REFUSED_AUTH.items() if marker in reason), None)
     if asked is None and "authentication method requirement" in reason:
         asked = "another authentication method"
@@ -208,7 +208,7 @@ def _hint(reason: str, conn: PostgresConnection) -> str | None:
     return None
 
 
-def resolve_inline(binding: PostgresBinding) -> PostgresConnection:
+def resolve_inline(binding: PostgresBinding) -> ConnectionDetails:
     """Resolve a binding that carries its own password (local-postgres, external)."""
     password = binding.inline_password
     if password is None:
@@ -223,9 +223,9 @@ def connection_for(
     ca_roots: tuple[str, ...] = (),
     dial: tuple[str, int] | None = None,
     socket_dir: str | None = None,
-) -> PostgresConnection:
+) -> ConnectionDetails:
     """The connection details of ``binding`` with its password in hand."""
-    return PostgresConnection(
+    return ConnectionDetails(
         binding=binding,
         host=binding.dial_host,
         port=binding.port,

@@ -1,4 +1,4 @@
-"""Binding → `PostgresConnection`, reading cloud passwords at the moment of connecting."""
+"""Binding → `ConnectionDetails`, reading cloud passwords at the moment of connecting."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from ..core import (
 )
 from ..core._cloud import CloudSettings
 from ..core._redact import remember_secret
-from ._connection import PostgresConnection, connection_for
+from ._connection import ConnectionDetails, connection_for
 from ._roots import provider_roots_pem
 from ._secrets import AwsSecrets, AzureSecrets, GcpSecrets
 
@@ -43,7 +43,7 @@ class Resolver:
 
     def resolve(
         self, binding: PostgresBinding | str | Mapping[str, Any], *, name: str | None = None
-    ) -> PostgresConnection:
+    ) -> ConnectionDetails:
         """Resolve ``binding`` (object, JSON text or mapping) to connection details."""
         binding = parse_binding(binding, name=name)
         password, roots = self._password_and_roots(binding)
@@ -52,7 +52,7 @@ class Resolver:
             binding, password, ca_roots=roots, dial=self.settings.dial_target(binding.dial_host)
         )
 
-    def connection(self, name: str, *, environ: Mapping[str, str] | None = None) -> PostgresConnection:
+    def connection(self, name: str, *, environ: Mapping[str, str] | None = None) -> ConnectionDetails:
         """Resolve the binding in ``ALIEN_<NAME>_BINDING``."""
         return self.resolve(binding_from_env(name, os.environ if environ is None else environ), name=name)
 
@@ -139,7 +139,7 @@ def get_postgres_connection(
     *,
     environ: Mapping[str, str] | None = None,
     settings: CloudSettings | None = None,
-) -> PostgresConnection:
+) -> ConnectionDetails:
     """Resolve binding ``name`` from ``ALIEN_<NAME>_BINDING`` into connection details.
 
     Cloud passwords are read from their secret store now (Secrets Manager,

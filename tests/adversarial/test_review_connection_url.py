@@ -4,7 +4,7 @@ The contract's connection string (`alien_nb.connection_string`, a worker's bindi
 format shared with Alien workloads and carries no authentication requirement, so a libpq client
 given only it answers an impostor's cleartext request: a documented limit (README, Secrets).
 What alien_nb hands out for pasting into other clients (`alien-nb url --show-password`,
-`PostgresConnection.libpq_uri()`) and what it connects with itself adds
+`ConnectionDetails.libpq_uri()`) and what it connects with itself adds
 ``require_auth=scram-sha-256``, and reaches nothing but the database's own server.
 """
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from alien_nb import CloudSettings, ConnectionFailed, get_postgres_connection
-from alien_nb.resolver import PostgresConnection
+from alien_nb.resolver import ConnectionDetails
 from alien_nb.testing import FakeAzure, FakeGcp, IssuedCertificate, MotoServer, TlsPostgresProxy
 from tests.adversarial._connection_crash import assert_nothing_of
 from tests.adversarial.impostor import Impostor
@@ -30,7 +30,7 @@ PASSWORD = "Impostor-Target-Pw-8fQ2"
 EXTERNAL_HOST = "db.external.example.com"
 KINDS = ["aurora", "cloud-sql", "flexible-server", "external"]
 
-Resolve = Callable[[str], PostgresConnection]  # dial address -> connection details
+Resolve = Callable[[str], ConnectionDetails]  # dial address -> connection details
 
 
 @pytest.fixture
@@ -64,7 +64,7 @@ def resolve_kind(
         settings = lambda dial: CloudSettings(dial={host: dial}, ca_roots={"external": ca})  # noqa: E731
     env = {"ALIEN_TARGET_BINDING": json.dumps(binding)}
 
-    def resolve(dial: str) -> PostgresConnection:
+    def resolve(dial: str) -> ConnectionDetails:
         return get_postgres_connection("target", environ=env, settings=settings(dial))
 
     yield kind, host, resolve
@@ -74,7 +74,7 @@ def behind_tls(impostor: Impostor, certificate: IssuedCertificate) -> TlsPostgre
     return TlsPostgresProxy(("127.0.0.1", impostor.port), certificate)
 
 
-def refused(conn: PostgresConnection) -> ConnectionFailed:
+def refused(conn: ConnectionDetails) -> ConnectionFailed:
     with pytest.raises(ConnectionFailed) as info:
         conn.connect(connect_timeout=5)
     assert PASSWORD not in str(info.value) + repr(info.value) + str(info.value.hint)
