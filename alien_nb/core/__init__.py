@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._azure_uri import KeyVaultSecretRef, parse_key_vault_uri
+    from ._binding_fields import SERVICES
     from ._bindings import (
-        SERVICES,
         AuroraBinding,
         CloudSqlBinding,
         ExternalBinding,
@@ -80,7 +80,7 @@ _MODULES: dict[str, str] = {
     "PostgresBinding": "._bindings",
     "Redactor": "._redact",
     "ResourceError": "._errors",
-    "SERVICES": "._bindings",
+    "SERVICES": "._binding_fields",
     "SecretError": "._errors",
     "SecretResolutionFailed": "._errors",
     "SecretValueInvalid": "._errors",

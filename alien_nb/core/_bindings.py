@@ -16,113 +16,33 @@ from __future__ import annotations
 
 import html
 import json
-import re
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     SecretStr,
-    Strict,
-    StrictStr,
     TypeAdapter,
     ValidationError,
     model_validator,
 )
 
 from ._azure_uri import KeyVaultSecretRef, parse_key_vault_uri
-from ._conninfo import is_ipv6_literal
+from ._binding_fields import (
+    GcpSecretName,
+    Host,
+    InlinePassword,
+    KeyVaultUri,
+    PemRoots,
+    Port,
+    SecretArn,
+    Text,
+)
 from ._errors import BindingConfigInvalid
 from ._pydantic import BASE_CONFIG, describe_errors
-from ._redact import remember_secret
-
-SERVICES = ("local-postgres", "external", "aurora", "cloud-sql", "flexible-server")
-
-
-def _check_text(value: str) -> str:
-    # A lone surrogate cannot be encoded as UTF-8, so no driver, URL or environment can carry it.
-    # (A NUL can: the contract's wire vectors percent-encode it in the URL.)
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("must be valid Unicode text (it holds a lone surrogate)") from None
-    return value
-
-
-def _check_password(value: SecretStr) -> SecretStr:
-    try:
-        _check_text(value.get_secret_value())
-    except ValueError as exc:
-        raise ValueError(str(exc)) from None
-    return value
-
-
-def _check_host(value: str) -> str:
-    _check_text(value)
-    if "\x00" in value:
-        raise ValueError("must not contain a NUL character")
-    if not value:
-        raise ValueError("must not be empty")
-    if any(ch.isspace() for ch in value):
-        raise ValueError("must not contain spaces")
-    if "@" in value:
-        raise ValueError("must not contain '@'")
-    if ":" in value and not is_ipv6_literal(value):
-        raise ValueError("must be a host name or IP address without a port; put the port in `port`")
-    return value
-
-
-_ARN = re.compile(r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+")
-_GCP_SECRET = re.compile(r"(?:projects/[A-Za-z0-9._:-]+/secrets/)?[A-Za-z0-9_-]{1,255}")
-
-
-def _check_arn(value: str) -> str:
-    if not _ARN.fullmatch(value):
-        raise ValueError(
-            "must be a Secrets Manager ARN, arn:aws:secretsmanager:<region>:<account>:secret:<name>"
-        )
-    return value
-
-
-def _check_gcp_secret(value: str) -> str:
-    if not _GCP_SECRET.fullmatch(value):
-        raise ValueError(
-            "must be a Secret Manager secret id (letters, digits, '-', '_') "
-            "or projects/<project>/secrets/<id>"
-        )
-    return value
-
-
-def _check_key_vault_uri(value: str) -> str:
-    parse_key_vault_uri(value)
-    return value
-
-
-def _check_pem_roots(value: list[str]) -> list[str]:
-    if not value:
-        raise ValueError("must hold at least one PEM certificate (verify-ca needs a root)")
-    if not all("-----BEGIN CERTIFICATE-----" in pem for pem in value):
-        raise ValueError("each entry must be a PEM certificate (-----BEGIN CERTIFICATE-----)")
-    return value
-
-
-Host = Annotated[StrictStr, AfterValidator(_check_host)]
-Port = Annotated[int, Strict(), Field(ge=1, le=65535)]
-Text = Annotated[StrictStr, AfterValidator(_check_text)]
-
-
-def _remembered(password: SecretStr) -> SecretStr:
-    remember_secret(password)  # known to the notebook scrubber from the moment it is parsed
-    return password
-
-
-InlinePassword = Annotated[
-    SecretStr, Field(exclude=True), AfterValidator(_check_password), AfterValidator(_remembered)
-]
 
 
 class _Redacted:
@@ -281,7 +201,7 @@ class AuroraBinding(PostgresBinding):
     port: Port
     database: Text
     username: Text
-    password_secret_arn: Annotated[StrictStr, AfterValidator(_check_arn)]
+    password_secret_arn: SecretArn
 
     @property
     def dial_host(self) -> str:
@@ -303,8 +223,8 @@ class CloudSqlBinding(PostgresBinding):
     port: Port
     database: Text
     username: Text
-    server_ca_certificates: Annotated[list[StrictStr], AfterValidator(_check_pem_roots)]
-    password_secret_name: Annotated[StrictStr, AfterValidator(_check_gcp_secret)]
+    server_ca_certificates: PemRoots
+    password_secret_name: GcpSecretName
 
 
 class FlexibleServerBinding(PostgresBinding):
@@ -318,7 +238,7 @@ class FlexibleServerBinding(PostgresBinding):
     port: Port
     database: Text
     username: Text
-    password_secret_uri: Annotated[StrictStr, AfterValidator(_check_key_vault_uri)]
+    password_secret_uri: KeyVaultUri
 
     @property
     def key_vault_secret(self) -> KeyVaultSecretRef:
