@@ -11,4 +11,5 @@ def clustered(n: int, dim: int, seed: int = 7) -> np.ndarray:
     centres = rng.normal(size=(100, 64))
     latent = centres[rng.integers(0, 100, n)] + 0.3 * rng.normal(size=(n, 64))
     x = latent @ rng.normal(size=(64, dim)) + 0.1 * rng.normal(size=(n, dim))
-    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+    unit: np.ndarray = (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+    return unit

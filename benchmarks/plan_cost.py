@@ -15,7 +15,9 @@ import argparse
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import psycopg
@@ -27,12 +29,14 @@ from alien_nb.local import LocalPostgresManager
 KNN = "SELECT id, embedding <=> %s AS d FROM bench ORDER BY embedding <=> %s LIMIT 10"
 
 
-def planning_ms(conn: psycopg.Connection, statement: str, params: tuple = ()) -> float:
-    plan = conn.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}", params).fetchone()[0][0]
+def planning_ms(conn: psycopg.Connection[Any], statement: str, params: tuple[Any, ...] = ()) -> float:
+    row = conn.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}", params).fetchone()
+    assert row is not None
+    plan = row[0][0]
     return float(plan["Planning Time"])
 
 
-def p50_ms(fn, runs: int) -> float:
+def p50_ms(fn: Callable[[], object], runs: int) -> float:
     times = []
     for _ in range(runs):
         started = time.perf_counter()

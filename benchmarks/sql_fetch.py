@@ -108,7 +108,7 @@ def main() -> None:
         raw.execute("CREATE INDEX ON wide (id)")
         raw.execute("VACUUM ANALYZE wide")
         arrow = adbc.connect(url, autocommit=True)
-        ip = globalipapp.start_ipython() or globalipapp.get_ipython()
+        ip = globalipapp.start_ipython() or globalipapp.get_ipython()  # type: ignore[no-untyped-call]  # untyped
         ip.run_line_magic("load_ext", "alien_nb")
         with redirect_stdout(io.StringIO()):
             ip.run_line_magic("alien_postgres", "start fetch")
@@ -140,11 +140,8 @@ def main() -> None:
             sql = f"SELECT id, x::float8, y, label, ts FROM wide WHERE id <= {n}"
             cell(sql)(), raw_small(n)()  # warm both
             pairs = [(timed(raw_small(n), 20), timed(cell(sql), 20)) for _ in range(args.reps * 2)]
-            line(
-                f"{n} row(s), magic vs psycopg",
-                *(statistics.median(p) for p in zip(*pairs, strict=True)),
-                1.5,
-            )
+            raw_s, ours_s = (statistics.median(p) for p in zip(*pairs, strict=True))
+            line(f"{n} row(s), magic vs psycopg", raw_s, ours_s, 1.5)
         large = "SELECT id, x::float8 AS x, y, label, ts FROM wide"
         raw_large(), cell(large)()
         pairs = [(timed(raw_large, 1), timed(cell(large), 1)) for _ in range(args.reps)]  # interleaved

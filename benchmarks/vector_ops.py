@@ -48,7 +48,7 @@ def raw_copy(conn: psycopg.Connection[Any], table: str, x: np.ndarray) -> None:
         0,
         x,
     )
-    flat = memoryview(rows).cast("B")
+    flat = rows.data.cast("B")
     with conn.cursor().copy(f"COPY {table} FROM STDIN WITH (FORMAT BINARY)") as copy:
         copy.write(b"PGCOPY\n\xff\r\n\0" + b"\0" * 8)
         for start in range(0, len(flat), 1 << 20):

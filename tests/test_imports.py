@@ -49,23 +49,3 @@ def test_core_all_is_sorted_and_resolves() -> None:
     assert core.__all__ == sorted(core.__all__, key=lambda n: (not n.isupper(), n))
     for name in core.__all__:
         assert getattr(core, name) is not None
-
-
-LAYERS = ["core", "local", "controllers", "resolver", "vector", "notebook"]
-
-
-def test_each_layer_imports_only_from_the_layers_above() -> None:
-    import ast
-    from pathlib import Path
-
-    package = Path(__file__).resolve().parents[1] / "alien_nb"
-    wrong = []
-    for index, layer in enumerate(LAYERS):
-        allowed = set(LAYERS[: index + 1])
-        for path in (package / layer).rglob("*.py"):
-            for node in ast.walk(ast.parse(path.read_text())):
-                if isinstance(node, ast.ImportFrom) and node.level >= 2 and node.module:
-                    target = node.module.split(".")[0]
-                    if target in LAYERS and target not in allowed:
-                        wrong.append(f"{path.relative_to(package)} imports {target}")
-    assert not wrong, wrong

@@ -16,11 +16,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ._errors import AlienError
+from ._sql_spans import after_identifier, span_end
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
-# A tag is spelled like an unquoted identifier without "$": non-ASCII letters too ($ä$).
-_DOLLAR_TAG = re.compile(r"\$(?:[^\W\d]\w*)?\$")
 _ARRAY_BEFORE = re.compile(r"\barray\s*$", re.IGNORECASE)
 # Statements whose own syntax has $n parameters: PREPARE p(int) AS ... $1, a SQL function's RETURN $1.
 _DOLLAR_PARAMS_OK = frozenset({"prepare", "create"})
@@ -163,50 +162,6 @@ def _render(statement: Statement) -> Rendered:
     return Rendered("".join(out), tuple(numbers), tuple(marks))
 
 
-def _skip(sql: str, i: int) -> int | None:
-    """If a quoted or commented span starts at ``i``, the index just after it."""
-    ch = sql[i]
-    nxt = sql[i + 1] if i + 1 < len(sql) else ""
-    if ch == "-" and nxt == "-":
-        end = sql.find("\n", i)
-        return len(sql) if end < 0 else end
-    if ch == "/" and nxt == "*":
-        depth, j = 1, i + 2
-        while j < len(sql) and depth:
-            if sql.startswith("/*", j):
-                depth, j = depth + 1, j + 2
-            elif sql.startswith("*/", j):
-                depth, j = depth - 1, j + 2
-            else:
-                j += 1
-        return j
-    if ch == "'":
-        escapes = i > 0 and sql[i - 1] in "eE" and (i < 2 or not (sql[i - 2].isalnum() or sql[i - 2] == "_"))
-        j = i + 1
-        while j < len(sql):
-            if escapes and sql[j] == "\\":
-                j += 2
-                continue
-            if sql[j] == "'":
-                if sql.startswith("''", j):
-                    j += 2
-                    continue
-                return j + 1
-            j += 1
-        return len(sql)
-    if ch == '"':
-        end = sql.find('"', i + 1)
-        while end >= 0 and sql.startswith('""', end):
-            end = sql.find('"', end + 2)
-        return len(sql) if end < 0 else end + 1
-    if ch == "$" and not (i > 0 and (sql[i - 1].isalnum() or sql[i - 1] == "_")):
-        match = _DOLLAR_TAG.match(sql, i)
-        if match:
-            end = sql.find(match.group(), match.end())
-            return len(sql) if end < 0 else end + len(match.group())
-    return None
-
-
 class _Builder:
     """Collects one statement's pieces while the scanner walks the cell."""
 
@@ -236,6 +191,21 @@ class _Builder:
 
     def text(self, piece: str) -> None:
         self.pending.append(piece)
+
+    def plain(self, chunk: str, *, top_level: bool) -> None:
+        """Code with nothing to look at closely; its words count at the top level (not in brackets)."""
+        if chunk.strip():
+            self.code = True
+            if top_level:
+                for word in _WORD.findall(chunk):
+                    self.word(word.lower())
+        self.text(chunk)
+
+    def quoted(self, span: str) -> None:
+        """A string, quoted identifier, dollar quote or comment; only a comment is no code."""
+        if span[0] not in "-/":
+            self.code = True
+        self.text(span)
 
     def placeholder(self, name: str, start: int) -> None:
         self.flush()
@@ -294,64 +264,70 @@ def parse_sql(sql: str) -> tuple[Statement, ...]:
         match = _INTERESTING.search(sql, i)
         stop = match.start() if match else n
         if stop > i:
-            chunk = sql[i:stop]
-            if chunk.strip():
-                current.code = True
-                if not stack:
-                    for word in _WORD.findall(chunk):
-                        current.word(word.lower())
-            current.text(chunk)
+            current.plain(sql[i:stop], top_level=not stack)
         if match is None:
             break
         i = stop
-        ch = sql[i]
-        after = _skip(sql, i)
+        after = span_end(sql, i)
         if after is not None:
-            if ch not in "-/":
-                current.code = True
-            current.text(sql[i:after])
+            current.quoted(sql[i:after])
             i = after
-            continue
-        if ch == ";" and not stack and not current.atomic:
-            statement = current.finish(i)
-            if statement is not None:
-                statements.append(statement)
+        elif sql[i] == ";" and not stack and not current.atomic:
+            statements += _finished(current, i)
             current = _Builder(sql, i + 1)
             i += 1
-            continue
-        current.code = current.code or ch not in "-/"
-        if ch == "(":
-            stack.append(ch)
-        elif ch == "[":
-            # ARRAY[:a, :b] builds an array (its colons bind); a[1:n] is a slice.
-            constructor = (stack and stack[-1] == "A" and sql[i - 1] in "[, \t\n") or _ARRAY_BEFORE.search(
-                sql, max(0, i - 64), i
-            )
-            stack.append("A" if constructor else "[")
-        elif ch in ")]" and stack:
-            stack.pop()
-        elif ch == "\\" and sql.startswith("\\:", i) and _NAME.match(sql, i + 2):
-            current.escaped_colon()
-            i += 2
-            continue
-        elif ch == ":":
-            i = _colon(sql, i, current, stack)
-            continue
-        elif ch == "$":
-            positional = _POSITIONAL.match(sql, i)
-            identifier = i > 0 and (sql[i - 1].isalnum() or sql[i - 1] == "_")
-            if positional and not identifier and current.keyword() not in _DOLLAR_PARAMS_OK:
-                raise _style_error(f"${positional.group(1)}", "a positional $n parameter")
-        elif ch == "%":
-            pyformat = _PYFORMAT.match(sql, i)
-            if pyformat:
-                raise _style_error(pyformat.group(), f":{pyformat.group(1)}")
-        current.text(ch)
-        i += 1
-    statement = current.finish(n)
-    if statement is not None:
-        statements.append(statement)
+        else:
+            i = _code_character(sql, i, current, stack)
+    statements += _finished(current, n)
     return tuple(statements)
+
+
+def _finished(current: _Builder, end: int) -> list[Statement]:
+    statement = current.finish(end)
+    return [] if statement is None else [statement]
+
+
+def _code_character(sql: str, i: int, current: _Builder, stack: list[str]) -> int:
+    """Handle the character at ``i`` that may matter in code. Returns where to go on."""
+    ch = sql[i]
+    current.code = current.code or ch not in "-/"
+    if ch in "([)]":
+        _bracket(sql, i, stack)
+    elif ch == "\\" and sql.startswith("\\:", i) and _NAME.match(sql, i + 2):
+        current.escaped_colon()
+        return i + 2
+    elif ch == ":":
+        return _colon(sql, i, current, stack)
+    else:
+        _refuse_other_placeholders(sql, i, current)
+    current.text(ch)
+    return i + 1
+
+
+def _bracket(sql: str, i: int, stack: list[str]) -> None:
+    ch = sql[i]
+    if ch == "(":
+        stack.append(ch)
+    elif ch == "[":
+        # ARRAY[:a, :b] builds an array (its colons bind); a[1:n] is a slice.
+        constructor = (stack and stack[-1] == "A" and sql[i - 1] in "[, \t\n") or _ARRAY_BEFORE.search(
+            sql, max(0, i - 64), i
+        )
+        stack.append("A" if constructor else "[")
+    elif stack:
+        stack.pop()
+
+
+def _refuse_other_placeholders(sql: str, i: int, current: _Builder) -> None:
+    """Raise `SqlTextInvalid` for a ``$1`` or ``%(name)s`` placeholder at ``i``."""
+    if sql[i] == "$":
+        positional = _POSITIONAL.match(sql, i)
+        if positional and not after_identifier(sql, i) and current.keyword() not in _DOLLAR_PARAMS_OK:
+            raise _style_error(f"${positional.group(1)}", "a positional $n parameter")
+    elif sql[i] == "%":
+        pyformat = _PYFORMAT.match(sql, i)
+        if pyformat:
+            raise _style_error(pyformat.group(), f":{pyformat.group(1)}")
 
 
 def _colon(sql: str, i: int, current: _Builder, stack: list[str]) -> int:

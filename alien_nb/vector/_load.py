@@ -136,49 +136,13 @@ def load(
     types, a bad ``types=``), or `TableNotFound` (with ``create=False``).
     """
     args.choice("vector type", "dtype", dtype, ("vector", "halfvec"))
-    embedding_column, id_column = (
-        args.name("embedding_column", embedding_column),
-        args.name("id_column", id_column),
-    )
-    if embedding_column == id_column:
-        raise InvalidArgument(
-            f"embedding_column and id_column are both {id_column!r}; "
-            "the ids are a bigint column of their own.",
-            hint="Give the vectors and the ids different column names "
-            "(the defaults are 'embedding' and 'id').",
-        )
-    frame_meta: list[tuple[str, Any]] = []
-    if _is_frame(embeddings):
-        if embedding_column not in embeddings.columns:
-            raise InvalidEmbeddings(
-                f"The DataFrame has no {embedding_column!r} column.",
-                hint="Name the column that holds the vectors with embedding_column=.",
-            )
-        matrix = _as_matrix(list(embeddings[embedding_column]))
-        for name in embeddings.columns:
-            if name == id_column and ids is None:
-                ids = embeddings[name].to_numpy()
-            elif name != embedding_column:
-                frame_meta.append((name, embeddings[name]))
-    else:
-        matrix = _as_matrix(embeddings)
-    if columns is not None:
-        items = ((c, columns[c]) for c in columns.columns) if _is_frame(columns) else columns.items()  # type: ignore[union-attr]
-        frame_meta += list(items)
-    declared = check_types(types, (str(name) for name, _values in frame_meta))
-    meta = [column(name, values, declared.get(str(name))) for name, values in frame_meta]
+    embedding_column, id_column = _column_names(embedding_column, id_column)
+    matrix, pairs, ids = _matrix_and_metadata(embeddings, columns, ids, embedding_column, id_column)
+    declared = check_types(types, (str(name) for name, _values in pairs))
+    meta = [column(name, values, declared.get(str(name))) for name, values in pairs]
     n, dim = matrix.shape
-    if dtype == "halfvec" and n and float(np.abs(matrix).max()) > 65504.0:
-        raise InvalidEmbeddings(
-            "Some values are beyond half precision's range (|x| > 65504); as halfvec they would be infinite.",
-            hint="Scale or normalise the embeddings, or keep dtype='vector'.",
-        )
-    for col in meta:
-        if len(col.values) != n:
-            raise InvalidEmbeddings(f"Column {col.name!r} has {len(col.values)} values for {n} embeddings.",
-                                    hint="Give one metadata value per embedding.")  # fmt: skip
-    if ids is not None:
-        id_array = _check_ids(ids, n)
+    _check_fits(matrix, meta, dtype)
+    given_ids = None if ids is None else _check_ids(ids, n)
     clash = {id_column, embedding_column} & {c.name for c in meta}
     if clash:
         raise InvalidEmbeddings(f"Metadata column(s) {sorted(clash)} clash with the id/embedding columns.")
@@ -190,15 +154,91 @@ def load(
         if replace:
             conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(split_name(table)))
         created = _prepare_table(conn, table, dim, dtype, meta, create, unlogged, id_column, embedding_column)
-        if ids is None:
-            start = 0 if created else _next_id(conn, table, id_column)
-            id_array = np.arange(start, start + n, dtype=np.int64)
-        elif not created:
-            _refuse_existing_ids(conn, table, id_column, id_array)
+        id_array = _ids_to_store(conn, table, id_column, given_ids, n, created)
         _copy(
             conn, table, id_array.astype(np.int64), matrix, meta, dtype, id_column, embedding_column, progress
         )
     return LoadResult(table, n, time.perf_counter() - started, created)
+
+
+def _column_names(embedding_column: str, id_column: str) -> tuple[str, str]:
+    """The two column names, checked, and told apart."""
+    embedding_column, id_column = (
+        args.name("embedding_column", embedding_column),
+        args.name("id_column", id_column),
+    )
+    if embedding_column == id_column:
+        raise InvalidArgument(
+            f"embedding_column and id_column are both {id_column!r}; "
+            "the ids are a bigint column of their own.",
+            hint="Give the vectors and the ids different column names "
+            "(the defaults are 'embedding' and 'id').",
+        )
+    return embedding_column, id_column
+
+
+def _matrix_and_metadata(
+    embeddings: Any,
+    columns: pd.DataFrame | Mapping[str, Sequence[Any]] | None,
+    ids: Any,
+    embedding_column: str,
+    id_column: str,
+) -> tuple[np.ndarray, list[tuple[str, Any]], Any]:
+    """The (N, D) float32 matrix, the metadata columns as (name, values), and the ids (None: numbered)."""
+    pairs: list[tuple[str, Any]] = []
+    if _is_frame(embeddings):
+        matrix, pairs, ids = _from_frame(embeddings, ids, embedding_column, id_column)
+    else:
+        matrix = _as_matrix(embeddings)
+    if columns is not None:
+        items = ((c, columns[c]) for c in columns.columns) if _is_frame(columns) else columns.items()  # type: ignore[union-attr]
+        pairs += list(items)
+    return matrix, pairs, ids
+
+
+def _from_frame(
+    frame: pd.DataFrame, ids: Any, embedding_column: str, id_column: str
+) -> tuple[np.ndarray, list[tuple[str, Any]], Any]:
+    """A DataFrame's vectors, its other columns, and its id column unless ``ids`` were given."""
+    if embedding_column not in frame.columns:
+        raise InvalidEmbeddings(
+            f"The DataFrame has no {embedding_column!r} column.",
+            hint="Name the column that holds the vectors with embedding_column=.",
+        )
+    matrix = _as_matrix(list(frame[embedding_column]))
+    pairs: list[tuple[str, Any]] = []
+    for name in frame.columns:
+        if name == id_column and ids is None:
+            ids = frame[name].to_numpy()
+        elif name != embedding_column:
+            pairs.append((name, frame[name]))
+    return matrix, pairs, ids
+
+
+def _check_fits(matrix: np.ndarray, meta: list[Column], dtype: str) -> None:
+    """halfvec can hold the values, and every metadata column has one value per embedding."""
+    n = len(matrix)
+    if dtype == "halfvec" and n and float(np.abs(matrix).max()) > 65504.0:
+        raise InvalidEmbeddings(
+            "Some values are beyond half precision's range (|x| > 65504); as halfvec they would be infinite.",
+            hint="Scale or normalise the embeddings, or keep dtype='vector'.",
+        )
+    for col in meta:
+        if len(col.values) != n:
+            raise InvalidEmbeddings(f"Column {col.name!r} has {len(col.values)} values for {n} embeddings.",
+                                    hint="Give one metadata value per embedding.")  # fmt: skip
+
+
+def _ids_to_store(
+    conn: psycopg.Connection[Any], table: str, id_column: str, given: np.ndarray | None, n: int, created: bool
+) -> np.ndarray:
+    """The given ids (none of them in the table yet), or 0..n-1 after the table's largest id."""
+    if given is None:
+        start = 0 if created else _next_id(conn, table, id_column)
+        return np.arange(start, start + n, dtype=np.int64)
+    if not created:
+        _refuse_existing_ids(conn, table, id_column, given)
+    return given
 
 
 def _check_ids(ids: Any, n: int) -> np.ndarray:

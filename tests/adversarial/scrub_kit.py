@@ -74,7 +74,7 @@ class RecordingClient(NotebookClient):
         assert self.kc is not None
         # The shell channel too: execute replies (error values, payloads), inspect replies.
         for channel in (self.kc.iopub_channel, self.kc.shell_channel):
-            channel.get_msg = self._recording(channel.get_msg)  # type: ignore[method-assign]
+            channel.get_msg = self._recording(channel.get_msg)
 
     def _recording(self, original: Any) -> Any:
         async def get_msg(*args: Any, **kwargs: Any) -> Any:

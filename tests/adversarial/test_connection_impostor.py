@@ -23,6 +23,7 @@ from alien_nb import ConnectionFailed, get_postgres_connection
 from alien_nb.local import LocalPostgresManager
 from alien_nb.notebook._database import Database
 from alien_nb.notebook._state import NotebookState
+from tests.frames import dataframe
 from tests.local.conftest import stop_everything
 
 from ._connection_crash import (
@@ -50,7 +51,7 @@ def test_monitor_restart_while_an_impostor_holds_the_port(
     db = state.start(NAME, show_progress=False)
     password = password_of(home)
     manager = state.controller.manager
-    assert db.sql("SELECT 1 AS one")["one"].tolist() == [1]
+    assert dataframe(db.sql("SELECT 1 AS one"))["one"].tolist() == [1]
     assert db.connection.info.host == str(manager.socket_dir(NAME))  # the handle uses the socket
     with monitor_held_off(manager, NAME):
         old = kill9(manager, NAME)
@@ -59,16 +60,16 @@ def test_monitor_restart_while_an_impostor_holds_the_port(
         wait_for(lambda: server_port(manager, NAME) not in (None, old), "the monitor's restart")
         new = server_port(manager, NAME)
         # The first statement after the restart runs, on the new port, and says so once.
-        assert db.sql("SELECT 2 AS two")["two"].tolist() == [2]
+        assert dataframe(db.sql("SELECT 2 AS two"))["two"].tolist() == [2]
         assert db.connection.info.port == new
-        assert db.sql("SELECT 3 AS three")["three"].tolist() == [3]
+        assert dataframe(db.sql("SELECT 3 AS three"))["three"].tolist() == [3]
         assert len(moved_lines(lines)) == 1 and f":{new}" in moved_lines(lines)[0]
         # Every other way out of the handle goes there too.
         with db.connect() as conn:
             assert conn.execute("SELECT inet_server_port() IS NULL").fetchone() == (True,)  # the socket
         with db.engine.connect() as conn:
             assert conn.exec_driver_sql("SELECT 4").scalar() == 4
-        frame = db.sql("SELECT g FROM generate_series(1, 6000) AS g")
+        frame = dataframe(db.sql("SELECT g FROM generate_series(1, 6000) AS g"))
         assert len(frame) == 6000 and any("(binary, streamed)" in line for line in lines)
         assert json.loads(db.worker_env()["ALIEN_LEAKY_BINDING"])["port"] == new
         assert len(moved_lines(lines)) == 1
@@ -93,7 +94,7 @@ def test_stop_and_start_elsewhere_while_the_port_is_taken(
         assert "not running" in (info.value.hint or "")
         assert f":{old}" in db.url and db.binding["port"] == old  # still shown while it is down
         other.start(NAME)
-        assert db.sql("SELECT v FROM kept")["v"].tolist() == [7]
+        assert dataframe(db.sql("SELECT v FROM kept"))["v"].tolist() == [7]
         assert db.connection.info.port != old and len(moved_lines(lines)) == 1
     assert impostor.connections == 0
     assert_nothing_of(password, impostor.received)
@@ -179,7 +180,7 @@ def test_tcp_handles_refuse_anything_but_scram(long_home: Path, lines: Lines, me
         # The impostor keeps the port; the restart moves elsewhere and the handle follows.
         with Impostor(old, method=method) as squatter:
             wait_for(lambda: server_port(manager, NAME) not in (None, old), "the monitor's restart")
-            assert db.sql("SELECT 5 AS five")["five"].tolist() == [5]
+            assert dataframe(db.sql("SELECT 5 AS five"))["five"].tolist() == [5]
         assert_nothing_of(password, impostor.received + squatter.received)
     finally:
         state.close()
@@ -243,7 +244,7 @@ def test_external_without_tls_requires_scram(home: Path) -> None:
     db = Database("ext", get_postgres_connection("ext", environ={"ALIEN_EXT_BINDING": json.dumps(external)}),
                   backend="external")  # fmt: skip
     try:
-        assert db.sql("SELECT 6 AS six")["six"].tolist() == [6]
+        assert dataframe(db.sql("SELECT 6 AS six"))["six"].tolist() == [6]
     finally:
         db.close()
 

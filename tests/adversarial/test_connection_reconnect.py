@@ -21,6 +21,7 @@ from IPython.testing import globalipapp
 from alien_nb.local import LocalPostgresManager
 from alien_nb.notebook._database import StatementInterrupted, TransactionLost
 from alien_nb.notebook._state import NotebookState
+from tests.frames import dataframe
 
 from ._connection_crash import NAME, Lines, kill9, monitor_held_off, server_port, wait_for
 
@@ -37,7 +38,7 @@ def test_sql_after_a_crash_and_restart(state: NotebookState) -> None:
     db.sql("CREATE TABLE t (v int); INSERT INTO t VALUES (1)")
     before = db.connection
     crash_and_restart(state.controller.manager)
-    assert db.sql("SELECT v FROM t")["v"].tolist() == [1]  # today: "the connection is closed"
+    assert dataframe(db.sql("SELECT v FROM t"))["v"].tolist() == [1]  # today: "the connection is closed"
     assert db.connection is not before
     with db.engine.connect() as conn:  # the engine's pool_pre_ping replaces its dead connection
         assert conn.exec_driver_sql("SELECT count(*) FROM t").scalar() == 1
@@ -58,9 +59,9 @@ def test_vector_helper_after_a_crash_and_restart(state: NotebookState) -> None:
 def test_a_large_result_after_a_crash_and_restart(state: NotebookState, lines: Lines) -> None:
     db = state.start(NAME, show_progress=False)
     big = "SELECT g FROM generate_series(1, 6000) AS g"
-    assert len(db.sql(big)) == 6000 and sum("(binary, streamed)" in line for line in lines) == 1
+    assert len(dataframe(db.sql(big))) == 6000 and sum("(binary, streamed)" in line for line in lines) == 1
     crash_and_restart(state.controller.manager)
-    assert len(db.sql(big)) == 6000 and sum("(binary, streamed)" in line for line in lines) == 2
+    assert len(dataframe(db.sql(big))) == 6000 and sum("(binary, streamed)" in line for line in lines) == 2
 
 
 def test_sql_cell_after_a_crash_and_restart(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -120,7 +121,7 @@ def test_statement_killed_mid_flight_is_reported_and_not_run_again(state: Notebo
     assert len(errors) == 1 and isinstance(errors[0], StatementInterrupted), errors
     assert "may or may not have taken effect" in str(errors[0]) and "did not run it again" in str(errors[0])
     wait_for(lambda: server_port(manager, NAME) is not None, "the monitor's restart")
-    assert db.sql("SELECT count(*) AS n FROM runs")["n"].tolist() == [1]  # ran once, never re-sent
+    assert dataframe(db.sql("SELECT count(*) AS n FROM runs"))["n"].tolist() == [1]  # ran once, never re-sent
 
 
 def test_a_streamed_statement_killed_mid_flight(state: NotebookState) -> None:
@@ -137,7 +138,7 @@ def test_a_streamed_statement_killed_mid_flight(state: NotebookState) -> None:
             thread.join(timeout=60)
     assert len(errors) == 1 and isinstance(errors[0], StatementInterrupted), errors
     wait_for(lambda: server_port(manager, NAME) is not None, "the monitor's restart")
-    assert len(db.sql("SELECT g FROM generate_series(1, 6000) AS g")) == 6000
+    assert len(dataframe(db.sql("SELECT g FROM generate_series(1, 6000) AS g"))) == 6000
 
 
 def test_open_transaction_lost_in_a_crash_is_an_error(state: NotebookState) -> None:
@@ -148,4 +149,4 @@ def test_open_transaction_lost_in_a_crash_is_an_error(state: NotebookState) -> N
     crash_and_restart(state.controller.manager)
     with pytest.raises(TransactionLost, match="rolled back everything since its BEGIN"):
         db.sql("INSERT INTO t VALUES (2)")  # not run in autocommit as if the BEGIN still held
-    assert db.sql("SELECT count(*) AS n FROM t")["n"].tolist() == [0]
+    assert dataframe(db.sql("SELECT count(*) AS n FROM t"))["n"].tolist() == [0]

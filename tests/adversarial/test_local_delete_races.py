@@ -19,7 +19,9 @@ import pytest
 from alien_nb import AlienError
 from alien_nb.local import DatabaseNotFound, LocalPostgresManager
 from alien_nb.local import _manager as manager_module
+from alien_nb.local._layout import dir_size
 from alien_nb.local._lock import database_lock
+from alien_nb.local._metadata import read_metadata
 
 
 def _behind_a_delete(
@@ -77,7 +79,7 @@ def test_binding_of_a_database_deleted_meanwhile_is_database_not_found(
     folder_only: LocalPostgresManager, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     paths = folder_only.paths("gone")
-    real_read = manager_module.read_metadata
+    real_read = read_metadata
 
     def deleted_first(path: Path, **kwargs: object) -> object:
         shutil.rmtree(paths.root)
@@ -93,7 +95,7 @@ def test_list_skips_a_database_deleted_while_it_looks(
 ) -> None:
     paths = folder_only.paths("gone")
     (paths.root / "metadata.json").write_text("{}")
-    real_size = manager_module.dir_size
+    real_size = dir_size
 
     def deleted_meanwhile(path: Path) -> int:
         shutil.rmtree(paths.root)

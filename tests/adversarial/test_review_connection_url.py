@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 
 import alien_nb
+from alien_nb.core import LocalPostgresBinding
 from alien_nb.local import LocalPostgresManager
 from alien_nb.resolver._connection import resolve_inline
 from tests.adversarial.impostor import Impostor
@@ -25,7 +27,7 @@ from tests.local.conftest import stop_everything
 
 
 @pytest.fixture
-def stopped(tmp_path: Path):  # type: ignore[no-untyped-def]
+def stopped(tmp_path: Path) -> Iterator[tuple[Path, LocalPostgresBinding]]:
     home = tmp_path / "home"
     manager = LocalPostgresManager(home, notify=lambda _m: None, monitor=False)
     try:
@@ -37,7 +39,9 @@ def stopped(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("method", ["cleartext", "md5", "trust"])
-def test_the_urls_alien_nb_hands_out_never_reach_an_impostor(stopped, method: str) -> None:  # type: ignore[no-untyped-def]
+def test_the_urls_alien_nb_hands_out_never_reach_an_impostor(
+    stopped: tuple[Path, LocalPostgresBinding], method: str
+) -> None:
     home, binding = stopped
     printed = subprocess.run(
         [sys.executable, "-m", "alien_nb.cli", "--home", str(home), "url", "handed", "--show-password"],
@@ -52,10 +56,13 @@ def test_the_urls_alien_nb_hands_out_never_reach_an_impostor(stopped, method: st
         with pytest.raises(alien_nb.ConnectionFailed):
             alien_nb.resolver.Resolver().resolve(binding).connect()
     assert fake.connections >= 3  # they did knock, and went no further
+    assert binding.inline_password is not None
     fake.assert_never_saw(binding.inline_password.get_secret_value(), user=binding.username)
 
 
-def test_control_the_bare_contract_url_is_the_documented_limit(stopped) -> None:  # type: ignore[no-untyped-def]
+def test_control_the_bare_contract_url_is_the_documented_limit(
+    stopped: tuple[Path, LocalPostgresBinding],
+) -> None:
     _home, binding = stopped
     url = alien_nb.connection_string(binding).get_secret_value()
     assert "require_auth" not in url  # the contract's exact wire form

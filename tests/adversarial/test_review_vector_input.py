@@ -28,9 +28,10 @@ def conn(vector_db: str) -> Any:
 
 
 Q = np.ones(4, dtype=np.float32)
+# Wrong types on purpose, as a notebook may pass them; hence the arg-type ignores.
 CASES: dict[str, Callable[[Any], Any]] = {
-    "k as a string": lambda c: vector.search(c, "review_odd", Q, k="5"),
-    "k None": lambda c: vector.search(c, "review_odd", Q, k=None),
+    "k as a string": lambda c: vector.search(c, "review_odd", Q, k="5"),  # type: ignore[arg-type]
+    "k None": lambda c: vector.search(c, "review_odd", Q, k=None),  # type: ignore[arg-type]
     "k beyond bigint": lambda c: vector.search(c, "review_odd", Q, k=10**20),
     "ef_search 0": lambda c: vector.search(c, "review_odd", Q, ef_search=0),
     "probes 0": lambda c: vector.search(c, "review_odd", Q, probes=0),
@@ -45,7 +46,7 @@ CASES: dict[str, Callable[[Any], Any]] = {
         c, "review_odd2", np.zeros((2, 4)), embedding_column="id", replace=True, progress=False
     ),
     # More of each class, found while fixing the above.
-    "k a float": lambda c: vector.search(c, "review_odd", Q, k=2.5),
+    "k a float": lambda c: vector.search(c, "review_odd", Q, k=2.5),  # type: ignore[arg-type]
     "k True": lambda c: vector.search(c, "review_odd", Q, k=True),
     "ef_search beyond pgvector": lambda c: vector.search(c, "review_odd", Q, ef_search=10**6),
     "columns a bare str": lambda c: vector.search(c, "review_odd", Q, columns="id"),
@@ -54,13 +55,16 @@ CASES: dict[str, Callable[[Any], Any]] = {
     ),
     "memory_fraction 0": lambda c: vector.create_index(c, "review_odd", memory_fraction=0, progress=False),
     "memory_fraction a str": lambda c: vector.create_index(
-        c, "review_odd", memory_fraction="1", progress=False
+        c,
+        "review_odd",
+        memory_fraction="1",  # type: ignore[arg-type]
+        progress=False,
     ),
     "ef_construction below 2m": lambda c: vector.create_index(c, "review_odd", m=32, ef_construction=40),
     "maintenance_work_mem 0": lambda c: vector.create_index(c, "review_odd", maintenance_work_mem=0),
     "exact_neighbors k 0": lambda c: vector.exact_neighbors(c, "review_odd", Q, k=0),
     "sweep ef_search 0": lambda c: vector.sweep(c, "review_odd", Q, ef_search=[0]),
-    "sweep ef_search a bare int": lambda c: vector.sweep(c, "review_odd", Q, ef_search=40),
+    "sweep ef_search a bare int": lambda c: vector.sweep(c, "review_odd", Q, ef_search=40),  # type: ignore[arg-type]
     "read_embeddings id_column missing": lambda c: vector.read_embeddings(c, "review_odd", id_column="nope"),
     "duplicate ids": lambda c: vector.load(c, "review_odd3", np.zeros((3, 4)), ids=[1, 1, 2], replace=True),
     "where not SQL text": lambda c: vector.search(c, "review_odd", Q, where=5),  # type: ignore[arg-type]

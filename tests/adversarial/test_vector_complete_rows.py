@@ -120,7 +120,7 @@ def test_every_row_comes_back_and_limit_k_uses_the_index(
         exact = conn.execute(sql.SQL("SELECT id, {o} FROM {t}").format(o=order, t=table)).fetchall()
         live = len(exact)
         assert live == ROWS if not deleted else ROWS * 2 // 3 - 100 < live < ROWS * 2 // 3
-        distance = dict(exact)
+        distance: dict[int, float] = dict(exact)
         in_order = sorted(distance.values())
 
         unlimited = sql.SQL("SELECT id FROM {t} ORDER BY {o}").format(t=table, o=order)

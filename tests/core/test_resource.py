@@ -111,7 +111,7 @@ def test_invalid_resource_json() -> None:
 def test_resource_is_immutable() -> None:
     pg = Postgres(id="a")
     with pytest.raises(Exception, match="frozen"):
-        pg.storage = "1Gi"  # type: ignore[misc]
+        pg.storage = "1Gi"
 
 
 def _pg(**fields: object) -> Postgres:

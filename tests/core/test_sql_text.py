@@ -183,7 +183,7 @@ def test_render_without_placeholders_is_the_text() -> None:
 def test_source_offset_maps_rendered_positions_back_to_the_cell(cell: str) -> None:
     for statement in parse_sql(cell):
         rendered = statement.render()
-        inside = set()  # rendered offsets inside a "$n"
+        inside: set[int] = set()  # rendered offsets inside a "$n"
         for match in re.finditer(r"\$[0-9]+", rendered.sql):
             inside.update(range(match.start(), match.end()))
         for position, char in enumerate(rendered.sql):

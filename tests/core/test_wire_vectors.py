@@ -27,7 +27,7 @@ def _vectors() -> dict[str, Any]:
 VECTORS = _vectors()
 
 
-def _cases(section: str) -> Any:
+def _cases(section: str) -> pytest.MarkDecorator:
     return pytest.mark.parametrize("case", VECTORS[section], ids=[c["id"] for c in VECTORS[section]])
 
 

@@ -96,6 +96,7 @@ def test_cli_reference_lists_every_subcommand(site: Path) -> None:
     html = plain(text(site, "reference/cli"))
     parser = build_parser()
     subcommands = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction").choices
+    assert subcommands is not None
     for name in subcommands:
         assert f"alien-nb {name}" in html, name
     assert "--show-password" in html

@@ -23,6 +23,7 @@ from alien_nb.notebook._database import TransactionLost
 from alien_nb.notebook._state import NotebookState
 from alien_nb.resolver import resolve_inline
 from tests.adversarial._connection_crash import Lines, notebook
+from tests.frames import dataframe
 from tests.local.conftest import short_home
 
 NAME = "handle-db"
@@ -93,7 +94,7 @@ def test_session_ended_by_the_server_is_replaced_before_the_next_statement(state
     first = db.connection
     terminate(db)
     assert not first.closed  # psycopg cannot know yet: nothing was tried on it
-    assert db.sql("SELECT 1 AS one")["one"].tolist() == [1]
+    assert dataframe(db.sql("SELECT 1 AS one"))["one"].tolist() == [1]
     assert db.connection is not first and first.closed
 
 
@@ -104,7 +105,7 @@ def test_a_pending_notification_is_not_a_dead_connection(state: NotebookState) -
     with db.connect(autocommit=True) as other:
         other.execute("NOTIFY alien_nb_test, 'hello'")
     assert select.select([conn.pgconn.socket], [], [], 10)[0]  # the notification has arrived, unread
-    assert db.sql("SELECT 2 AS two")["two"].tolist() == [2]
+    assert dataframe(db.sql("SELECT 2 AS two"))["two"].tolist() == [2]
     assert db.connection is conn  # kept: the readable socket held a notification, not the end
     received = list(conn.notifies(timeout=1, stop_after=1))
     assert [n.payload for n in received] == ["hello"]
@@ -118,7 +119,7 @@ def test_a_session_ended_inside_a_failed_transaction_is_lost_not_replayed(state:
     terminate(db)
     with pytest.raises(TransactionLost):
         db.sql("SELECT 3")
-    assert db.sql("SELECT 4 AS four")["four"].tolist() == [4]
+    assert dataframe(db.sql("SELECT 4 AS four"))["four"].tolist() == [4]
 
 
 def test_a_server_without_socket_is_reached_by_tcp_then_the_socket(home: Path, lines: Lines) -> None:
@@ -133,7 +134,7 @@ def test_a_server_without_socket_is_reached_by_tcp_then_the_socket(home: Path, l
         assert "socket" not in repr(db)
         without.stop(NAME)
         LocalPostgresManager(home, notify=lines, monitor=False).start(NAME)
-        assert db.sql("SELECT 1 AS one")["one"].tolist() == [1]
+        assert dataframe(db.sql("SELECT 1 AS one"))["one"].tolist() == [1]
         assert db.connection.info.host == str(state.controller.manager.socket_dir(NAME))
         assert "via='Unix socket (private)'" in repr(db) and not [
             line for line in lines if "now listens" in line
@@ -159,7 +160,7 @@ def test_alien_nb_stop_and_start_elsewhere_moves_the_handle(
         squatter.bind(("127.0.0.1", old))
         squatter.listen()
         cli(home, "start", NAME)
-        assert db.sql("SELECT v FROM kept")["v"].tolist() == [9]
+        assert dataframe(db.sql("SELECT v FROM kept"))["v"].tolist() == [9]
         new = json.loads((home / "postgres" / NAME / "metadata.json").read_text())["port"]
         assert new != old and db.connection.info.port == new
         moved = [line for line in lines if "now listens" in line]

@@ -12,6 +12,7 @@ from IPython.core.error import UsageError
 
 from alien_nb.core import BindingConfigInvalid, BindingNotConfigured
 from alien_nb.notebook._database import Database, ParameterMissing, SqlError, StatementResult
+from tests.frames import dataframe
 from tests.local.conftest import secret_spellings
 from tests.notebook.conftest import password_of
 
@@ -52,12 +53,12 @@ def test_start_binds_a_handle_and_queries(ip: Any, nb_home: Path, capsys: pytest
     # Parameters are bound by the server, never pasted into the SQL text.
     ip.user_ns["evil"] = "x'; DROP TABLE docs; --"
     assert len(cell(ip, "", "SELECT * FROM docs WHERE title = :evil")) == 0
-    assert len(db.sql("SELECT * FROM docs")) == 20
+    assert len(dataframe(db.sql("SELECT * FROM docs"))) == 20
 
     assert len(cell(ip, "--limit 5", "SELECT * FROM docs")) == 5
     empty = cell(ip, "", "SELECT id FROM docs WHERE false")
     assert list(empty.columns) == ["id"] and len(empty) == 0
-    assert db.sql("SELECT count(*) AS n FROM docs WHERE id > :k", {"k": 10})["n"][0] == 10
+    assert dataframe(db.sql("SELECT count(*) AS n FROM docs WHERE id > :k", {"k": 10}))["n"][0] == 10
 
 
 def test_statements_share_one_transaction(ip: Any) -> None:

@@ -15,7 +15,7 @@ from tests.notebook.conftest import password_of
 SENT: list[str] = []
 
 
-class RecordingComm(BaseComm):  # type: ignore[misc]
+class RecordingComm(BaseComm):
     def publish_msg(
         self, msg_type: str, data: Any = None, metadata: Any = None, buffers: Any = None, **keys: Any
     ) -> None:

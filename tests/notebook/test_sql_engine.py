@@ -25,6 +25,7 @@ from alien_nb.core._sql import parse_sql
 from alien_nb.notebook._database import Database, SqlError
 from alien_nb.notebook._fetch import Options, StatementResult, run_statement
 from alien_nb.notebook._state import NotebookState
+from tests.frames import dataframe
 from tests.local.conftest import stop_everything
 
 SIZES = [10, 5000, 5001, 1_000_000]
@@ -64,7 +65,7 @@ def test_a_volatile_function_runs_once_per_row(db: Database, rows: int) -> None:
 @pytest.mark.parametrize("rows", SIZES[:3])
 def test_a_writing_function_commits_once_per_row(db: Database, rows: int) -> None:
     db.sql("TRUNCATE calls")
-    frame = db.sql(f"SELECT log_it(g) FROM generate_series(1, {rows}) g")
+    frame = dataframe(db.sql(f"SELECT log_it(g) FROM generate_series(1, {rows}) g"))
     assert len(frame) == rows
     assert scalar(db, "SELECT count(*) FROM calls") == rows
 
@@ -72,7 +73,7 @@ def test_a_writing_function_commits_once_per_row(db: Database, rows: int) -> Non
 @pytest.mark.parametrize("rows", SIZES)
 def test_a_sequence_advances_once_per_row(db: Database, rows: int) -> None:
     before = scalar(db, "SELECT nextval('seq')")
-    frame = db.sql(f"SELECT nextval('seq') AS v FROM generate_series(1, {rows})")
+    frame = dataframe(db.sql(f"SELECT nextval('seq') AS v FROM generate_series(1, {rows})"))
     assert frame["v"].min() == before + 1 and frame["v"].max() == before + rows
     assert scalar(db, "SELECT currval('seq')") == before + rows  # the same session ran it
 
@@ -85,7 +86,7 @@ def test_the_users_open_transaction_and_temp_tables_are_seen(db: Database, rows:
         db.sql(
             f"CREATE TABLE w{rows} (g int); INSERT INTO w{rows} SELECT g FROM generate_series(1, {rows}) g"
         )
-        seen = db.sql(f"SELECT t.g FROM t{rows} t JOIN w{rows} w USING (g)")
+        seen = dataframe(db.sql(f"SELECT t.g FROM t{rows} t JOIN w{rows} w USING (g)"))
         assert len(seen) == rows  # uncommitted rows and a temp table: the same transaction
     finally:
         db.sql("ROLLBACK")
@@ -107,7 +108,7 @@ def test_a_failure_inside_the_users_transaction_is_the_statements_own(db: Databa
 
 def test_limit_fetches_at_most_n_rows_and_the_statement_still_runs_whole(db: Database) -> None:
     db.sql("TRUNCATE calls")
-    frame = db.run("SELECT log_it(g) FROM generate_series(1, 7000) g", {}, limit=5)
+    frame = dataframe(db.run("SELECT log_it(g) FROM generate_series(1, 7000) g", {}, limit=5))
     assert len(frame) == 5
     assert scalar(db, "SELECT count(*) FROM calls") == 7000
 
@@ -158,19 +159,19 @@ def test_binary_and_text_paths_give_the_same_frame(db: Database, n: int, nulls: 
 
 
 def test_a_size_does_not_change_the_frame(db: Database) -> None:
-    small = db.sql(TYPED.format(n=5000, nulls="true"))
-    large = db.sql(TYPED.format(n=5001, nulls="true"))
+    small = dataframe(db.sql(TYPED.format(n=5000, nulls="true")))
+    large = dataframe(db.sql(TYPED.format(n=5001, nulls="true")))
     pd.testing.assert_frame_equal(small, large.iloc[:5000], check_exact=True)
 
 
 def test_empty_results_keep_their_column_types(db: Database) -> None:
-    frame = db.sql("SELECT 1::int AS a, 'x'::text AS b, now() AS t WHERE false")
+    frame = dataframe(db.sql("SELECT 1::int AS a, 'x'::text AS b, now() AS t WHERE false"))
     assert list(frame.columns) == ["a", "b", "t"] and len(frame) == 0
     assert str(frame["a"].dtype) == "int64" and str(frame["b"].dtype) == "str"
 
 
 def test_duplicate_and_unnamed_columns_are_kept(db: Database) -> None:
-    frame = db.sql("SELECT 1 AS a, 2 AS a, 3")
+    frame = dataframe(db.sql("SELECT 1 AS a, 2 AS a, 3"))
     assert list(frame.columns) == ["a", "a", "?column?"]
 
 
@@ -183,8 +184,8 @@ def test_values_python_cannot_hold_say_how_to_see_them(db: Database) -> None:
 
 def test_unknown_types_come_back_as_psycopg_gives_them(db: Database) -> None:
     db.sql("DROP TYPE IF EXISTS mood; CREATE TYPE mood AS ENUM ('sad', 'ok')")
-    frame = db.sql("SELECT g AS id, (CASE WHEN g % 2 = 0 THEN 'ok' ELSE 'sad' END)::mood AS m, "
-                   "'1 day'::interval AS i FROM generate_series(1, 6000) g")  # fmt: skip
+    frame = dataframe(db.sql("SELECT g AS id, (CASE WHEN g % 2 = 0 THEN 'ok' ELSE 'sad' END)::mood AS m, "
+                             "'1 day'::interval AS i FROM generate_series(1, 6000) g"))  # fmt: skip
     assert frame["m"].iloc[0] == "sad" and frame["i"].iloc[0] == dt.timedelta(days=1)
     assert str(frame["id"].dtype) == "int64"
 
@@ -209,14 +210,16 @@ PARAMS = [
 
 @pytest.mark.parametrize("value, pg_type", PARAMS, ids=[t for _v, t in PARAMS])
 def test_python_values_bind_as_their_postgres_types(db: Database, value: Any, pg_type: str) -> None:
-    frame = db.sql("SELECT pg_typeof(:v)::text AS t, :v AS v", {"v": value})
+    frame = dataframe(db.sql("SELECT pg_typeof(:v)::text AS t, :v AS v", {"v": value}))
     assert frame["t"].iloc[0] == pg_type
     got = frame["v"].iloc[0]
     assert list(got) == list(value) if isinstance(value, list) else got == value
 
 
 def test_a_numpy_array_binds_as_a_vector(db: Database) -> None:
-    frame = db.sql("SELECT pg_typeof(:v)::text AS t, :v <-> '[0,0,0]' AS d", {"v": np.array([3.0, 4.0, 0.0])})
+    frame = dataframe(
+        db.sql("SELECT pg_typeof(:v)::text AS t, :v <-> '[0,0,0]' AS d", {"v": np.array([3.0, 4.0, 0.0])})
+    )
     assert frame["t"].iloc[0] == "vector" and frame["d"].iloc[0] == 5.0
 
 
@@ -227,7 +230,7 @@ def test_a_statement_without_rows_reports_what_it_did(db: Database) -> None:
 
 def test_insert_returning_rows_come_back(db: Database) -> None:
     db.sql("CREATE TEMP TABLE IF NOT EXISTS r (a int)")
-    frame = db.sql("INSERT INTO r SELECT generate_series(1, 6000) RETURNING a")
+    frame = dataframe(db.sql("INSERT INTO r SELECT generate_series(1, 6000) RETURNING a"))
     assert len(frame) == 6000 and scalar(db, "SELECT count(*) FROM r") == 6000
 
 
@@ -235,10 +238,10 @@ def test_insert_returning_rows_come_back(db: Database) -> None:
 
 
 def test_copy_to_stdout_returns_the_rows(db: Database) -> None:
-    text = db.sql("COPY (SELECT g, 'a\tb' AS s, NULL AS n FROM generate_series(1, 3) g) TO STDOUT")
+    text = dataframe(db.sql("COPY (SELECT g, 'a\tb' AS s, NULL AS n FROM generate_series(1, 3) g) TO STDOUT"))
     assert text.values.tolist()[0][:2] == ["1", "a\tb"] and pd.isna(text.iloc[0, 2])
-    csv = db.sql("COPY (SELECT g AS id, '' AS empty, NULL AS n FROM generate_series(1, 2) g) "
-                 "TO STDOUT WITH (FORMAT csv, HEADER)")  # fmt: skip
+    csv = dataframe(db.sql("COPY (SELECT g AS id, '' AS empty, NULL AS n FROM generate_series(1, 2) g) "
+                           "TO STDOUT WITH (FORMAT csv, HEADER)"))  # fmt: skip
     assert (
         list(csv.columns) == ["id", "empty", "n"] and csv["empty"].iloc[0] == "" and pd.isna(csv["n"].iloc[0])
     )
@@ -342,8 +345,11 @@ def test_eight_threads_at_once_each_get_their_own_rows(db: Database) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     def query(i: int) -> list[int]:
-        frame = db.sql("SELECT :i::int * 100000 + g AS v FROM generate_series(1, 6000) g", {"i": i})
-        return frame["v"].tolist()
+        frame = dataframe(
+            db.sql("SELECT :i::int * 100000 + g AS v FROM generate_series(1, 6000) g", {"i": i})
+        )
+        values: list[int] = frame["v"].tolist()
+        return values
 
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(query, range(8)))
@@ -443,7 +449,9 @@ def test_copy_arguments_are_checked_before_anything_is_sent(db: Database, tmp_pa
     with open(tmp_path / "text.csv", "w") as text_file:  # a text-mode file is written as text
         db.sql("COPY (SELECT 1) TO STDOUT", copy_to=text_file)
     assert (tmp_path / "text.csv").read_text() == "1\n"
-    assert len(db.run("COPY (SELECT g FROM generate_series(1, 100) g) TO STDOUT", {}, limit=5)) == 5
+    assert (
+        len(dataframe(db.run("COPY (SELECT g FROM generate_series(1, 100) g) TO STDOUT", {}, limit=5))) == 5
+    )
 
 
 def test_notices_are_shown(db: Database) -> None:

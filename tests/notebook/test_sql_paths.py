@@ -37,7 +37,7 @@ def db() -> Iterator[Any]:
 
 _DECOY = st.lists(st.sampled_from([":x", ":a", ";", "%", "%(a)s", "$1", "::int", "\\:n", "'", " ", "z", "é"]),
                   max_size=5).map("".join)  # fmt: skip
-_TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12)
+_TEXT = st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"), max_size=12)
 
 
 def _standard(value: str) -> tuple[str, str]:

@@ -116,7 +116,7 @@ print(someone_watches())
 
 def _run(client: Any, code: str, allow_stdin: bool) -> list[dict[str, Any]]:
     msg_id = client.execute(code, allow_stdin=allow_stdin)
-    messages = []
+    messages: list[dict[str, Any]] = []
     while True:
         try:
             msg = client.get_iopub_msg(timeout=60)

@@ -24,7 +24,8 @@ def clustered(n: int, dim: int, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     centres = rng.normal(size=(20, dim))
     x = centres[rng.integers(0, 20, n)] + 0.2 * rng.normal(size=(n, dim))
-    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+    unit: np.ndarray = (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+    return unit
 
 
 @pytest.fixture
@@ -236,7 +237,7 @@ def test_database_handle_exposes_the_helpers(vector_db: str) -> None:
     from alien_nb.resolver import resolve_inline
 
     info = psycopg.conninfo.conninfo_to_dict(vector_db)
-    binding = parse_binding({"service": "local-postgres", "host": info["host"], "port": int(info["port"]),
+    binding = parse_binding({"service": "local-postgres", "host": info["host"], "port": int(str(info["port"])),
                              "database": info["dbname"], "username": info["user"], "password": info["password"]})  # fmt: skip
     db = Database("vec-tests", resolve_inline(binding), backend="local")
     db.connection.execute("DROP TABLE IF EXISTS handle_items")
