@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -14,13 +13,14 @@ from ..core import (
     CloudCallFailed,
     FlexibleServerBinding,
     InvalidResource,
-    MissingExtra,
     Postgres,
     parse_key_vault_uri,
     pick_tier,
     validate_update,
 )
-from ..core._cloud import CloudSettings, is_loopback_url
+from ..core._cloud import CloudSettings
+from ..resolver._clients import Timeouts, azure
+from ..resolver._clients.azure import AzureClients
 from ._cloud import (
     DATABASE,
     USERNAME,
@@ -97,57 +97,20 @@ class FlexibleServerController(CloudPostgresController):
         self.resource_group = resource_group or env.get("ALIEN_NB_AZURE_RESOURCE_GROUP") or ""
         self.location = location or env.get("ALIEN_NB_AZURE_LOCATION") or "eastus"
         self.key_vault_url = (key_vault_url or env.get("ALIEN_NB_KEY_VAULT_URL") or "").rstrip("/")
-        self._session: Any = None
-        self._vault: Any = None
-        self._credential: Any = self.settings.azure_credential
-        self._lock = threading.Lock()
-        self._credential_lock = threading.Lock()
+        self._clients = AzureClients(self.settings, Timeouts.for_management(self.settings))
 
     # -- clients ----------------------------------------------------------------
 
     def credential(self) -> Any:
-        with self._credential_lock:
-            return self._make_credential()
-
-    def _make_credential(self) -> Any:
-        if self._credential is None:
-            try:
-                from azure.identity import DefaultAzureCredential
-            except ImportError:
-                raise MissingExtra("azure", "azure-identity") from None
-            self._credential = DefaultAzureCredential()
-        return self._credential
+        return self._clients.credential()
 
     @property
     def session(self) -> Any:
-        with self._lock:
-            if self._session is None:
-                try:
-                    import requests
-                except ImportError:
-                    raise MissingExtra("azure", "requests") from None
-                self._session = requests.Session()
-            return self._session
+        return self._clients.arm_session()
 
     @property
     def vault(self) -> Any:
-        with self._lock:
-            if self._vault is None:
-                try:
-                    from azure.keyvault.secrets import SecretClient
-                except ImportError:
-                    raise MissingExtra("azure", "azure-keyvault-secrets") from None
-                url = self.settings.key_vault_endpoint or self._vault_url()
-                options: dict[str, Any] = {
-                    "verify_challenge_resource": not is_loopback_url(url),
-                    "retry_total": self.settings.retries,
-                    "connection_timeout": self.settings.timeout,
-                    "read_timeout": max(self.settings.timeout, 30.0),
-                }
-                if self.settings.azure_ca_bundle:
-                    options["connection_verify"] = self.settings.azure_ca_bundle
-                self._vault = SecretClient(url, self.credential(), **options)
-            return self._vault
+        return self._clients.vault(self.settings.key_vault_endpoint or self._vault_url())
 
     def _vault_url(self) -> str:
         if not self.key_vault_url:
@@ -184,8 +147,9 @@ class FlexibleServerController(CloudPostgresController):
             kwargs["verify"] = self.settings.azure_ca_bundle
         headers = {"Authorization": f"Bearer {token}"}
         return json_request(
-            self.session, method, url, headers=headers, timeout=max(self.settings.timeout, 30.0), **kwargs
-        )
+            self.session, method, url, headers=headers,
+            timeout=Timeouts.for_management(self.settings).read, **kwargs,
+        )  # fmt: skip
 
     def _arm_and_wait(self, action: str, method: str, url: str, body: dict[str, Any] | None = None,
                       *, admin_password: SecretStr | None = None) -> Any:  # fmt: skip
@@ -228,13 +192,10 @@ class FlexibleServerController(CloudPostgresController):
             time.sleep(min(max(wait, self.poll_interval), 60.0))
 
     def describe_sdk_error(self, exc: Exception) -> str:
-        message = getattr(exc, "message", None)
-        if message:  # azure.core errors
-            return f"{type(exc).__name__}: {str(message).strip().splitlines()[0]}"
-        return super().describe_sdk_error(exc)
+        return azure.sdk_error_text(exc) or super().describe_sdk_error(exc)
 
     def error_hint(self, exc: Exception) -> str | None:
-        if type(exc).__name__ in ("ClientAuthenticationError", "CredentialUnavailableError"):
+        if azure.is_sign_in_error(exc):
             return "Sign in with `az login` or configure a service principal (AZURE_CLIENT_ID & co)."
         if isinstance(exc, ApiError) and exc.status in (401, 403):
             return "You need Contributor on the resource group and Key Vault Secrets Officer on the vault."

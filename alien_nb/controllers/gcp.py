@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import os
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 from pydantic import SecretStr
 
-from ..core import CloudSqlBinding, InvalidResource, MissingExtra, Postgres, pick_tier, validate_update
+from ..core import CloudSqlBinding, InvalidResource, Postgres, pick_tier, validate_update
 from ..core._cloud import CloudSettings
+from ..resolver._clients import Timeouts, gcp
+from ..resolver._clients.gcp import GcpClients
 from ._cloud import (
     DATABASE,
     USERNAME,
@@ -27,7 +28,6 @@ from ._cloud import (
 from ._http import ApiError, json_request
 
 SQL_ADMIN = "https://sqladmin.googleapis.com"
-SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 
 _LIFECYCLE = {
     "PENDING_CREATE": "creating", "RUNNABLE": "running", "MAINTENANCE": "updating", "SUSPENDED": "stopped",
@@ -72,50 +72,17 @@ class CloudSqlController(CloudPostgresController):
             or os.environ.get("ALIEN_NB_GCP_NETWORK")
             or (f"projects/{self.project}/global/networks/default")
         )
-        self._session: Any = None
-        self._secrets: Any = None
-        self._lock = threading.Lock()
+        self._clients = GcpClients(self.settings)
 
     # -- clients ----------------------------------------------------------------
 
-    def _credentials(self, endpoint: str | None) -> Any:
-        if self.settings.gcp_credentials is not None:
-            return self.settings.gcp_credentials
-        if endpoint is not None and endpoint.startswith("http://"):
-            from google.auth.credentials import AnonymousCredentials
-
-            return AnonymousCredentials()  # type: ignore[no-untyped-call]  # loopback emulator
-        import google.auth
-
-        credentials, _project = google.auth.default(scopes=list(SCOPES))
-        return credentials
-
     @property
     def session(self) -> Any:
-        with self._lock:
-            if self._session is None:
-                try:
-                    from google.auth.transport.requests import AuthorizedSession
-                except ImportError:
-                    raise MissingExtra("gcp", "google-auth") from None
-                credentials = self._credentials(self.settings.gcp_sql_admin_endpoint)
-                self._session = AuthorizedSession(credentials)  # type: ignore[no-untyped-call]
-            return self._session
+        return self._clients.admin_session()
 
     @property
     def secret_manager(self) -> Any:
-        with self._lock:
-            if self._secrets is None:
-                try:
-                    from google.cloud import secretmanager
-                except ImportError:
-                    raise MissingExtra("gcp", "google-cloud-secret-manager") from None
-                endpoint = self.settings.gcp_secret_manager_endpoint
-                kwargs: dict[str, Any] = {"credentials": self._credentials(endpoint) if endpoint else None}
-                if endpoint:
-                    kwargs |= {"transport": "rest", "client_options": {"api_endpoint": endpoint}}
-                self._secrets = secretmanager.SecretManagerServiceClient(**kwargs)
-            return self._secrets
+        return self._clients.secret_manager()
 
     def _require_project(self) -> str:
         if not self.project:
@@ -129,19 +96,15 @@ class CloudSqlController(CloudPostgresController):
         base = (self.settings.gcp_sql_admin_endpoint or SQL_ADMIN).rstrip("/")
         url = f"{base}/v1/projects/{self._require_project()}{path}"
         _response, data = json_request(
-            self.session, method, url, json=body, timeout=max(self.settings.timeout, 30.0)
+            self.session, method, url, json=body, timeout=Timeouts.for_management(self.settings).read
         )
         return data
 
     def describe_sdk_error(self, exc: Exception) -> str:
-        message = getattr(exc, "message", None)
-        code = getattr(exc, "code", None)
-        if message is not None and code is not None:  # google.api_core errors
-            return f"{getattr(code, 'name', code)}: {message}"
-        return super().describe_sdk_error(exc)
+        return gcp.api_error_text(exc) or super().describe_sdk_error(exc)
 
     def error_hint(self, exc: Exception) -> str | None:
-        if type(exc).__name__ == "DefaultCredentialsError":
+        if gcp.is_missing_credentials(exc):
             return "Run `gcloud auth application-default login`, or set GOOGLE_APPLICATION_CREDENTIALS."
         if isinstance(exc, ApiError) and exc.status == 403:
             return "Your identity needs the Cloud SQL Admin role (and Secret Manager Admin for the password)."
