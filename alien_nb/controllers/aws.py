@@ -222,24 +222,21 @@ class AuroraController(CloudPostgresController):
     def _secret(self, id: str) -> tuple[str, bool] | None:
         """The password secret's ARN, and whether it is scheduled for deletion."""
         sm = self.secretsmanager
-        try:
-            answer = sm.describe_secret(SecretId=secret_name(id))
-            return str(answer["ARN"]), "DeletedDate" in answer
-        except sm.exceptions.ResourceNotFoundException:
-            return None
-        except Exception as exc:
-            reason = self.describe_error(exc)
-        raise self.failed(f"look up the password secret of {id!r}", reason)
+        answer = self.call_or_none(
+            f"look up the password secret of {id!r}",
+            lambda: sm.describe_secret(SecretId=secret_name(id)),
+            none_if=lambda exc: isinstance(exc, sm.exceptions.ResourceNotFoundException),
+        )
+        return None if answer is None else (str(answer["ARN"]), "DeletedDate" in answer)
 
     def _describe_cluster(self, id: str) -> dict[str, Any] | None:
         rds = self.rds
-        try:
-            return dict(rds.describe_db_clusters(DBClusterIdentifier=id)["DBClusters"][0])
-        except rds.exceptions.DBClusterNotFoundFault:
-            return None
-        except Exception as exc:
-            reason = self.describe_error(exc)
-        raise self.failed(f"describe Aurora cluster {id!r}", reason)
+        found = self.call_or_none(
+            f"describe Aurora cluster {id!r}",
+            lambda: rds.describe_db_clusters(DBClusterIdentifier=id)["DBClusters"][0],
+            none_if=lambda exc: isinstance(exc, rds.exceptions.DBClusterNotFoundFault),
+        )
+        return None if found is None else dict(found)
 
     def status(self, id: str) -> CloudStatus:
         cluster = self._describe_cluster(id)
@@ -263,13 +260,12 @@ class AuroraController(CloudPostgresController):
 
     def _describe_instance(self, instance: str) -> dict[str, Any] | None:
         rds = self.rds
-        try:
-            return dict(rds.describe_db_instances(DBInstanceIdentifier=instance)["DBInstances"][0])
-        except rds.exceptions.DBInstanceNotFoundFault:
-            return None
-        except Exception as exc:
-            reason = self.describe_error(exc)
-        raise self.failed(f"describe instance {instance!r}", reason)
+        found = self.call_or_none(
+            f"describe instance {instance!r}",
+            lambda: rds.describe_db_instances(DBInstanceIdentifier=instance)["DBInstances"][0],
+            none_if=lambda exc: isinstance(exc, rds.exceptions.DBInstanceNotFoundFault),
+        )
+        return None if found is None else dict(found)
 
     def update(self, old: Postgres, new: Postgres) -> None:
         validate_update(old, new)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -33,7 +32,7 @@ from ._cloud import (
     status_from,
     storage_gib,
 )
-from ._http import ApiError, json_request
+from ._http import ApiError, is_not_found, json_request
 
 ARM = "https://management.azure.com"
 API_VERSION = "2024-08-01"
@@ -170,26 +169,32 @@ class FlexibleServerController(CloudPostgresController):
 
     def _poll(self, action: str, url: str, *, by_status: bool) -> None:
         """Azure-AsyncOperation answers a status; a Location URL answers 202 until it is done."""
-        deadline = time.monotonic() + 3600
-        while True:
+        retry_after: str | None = None
+
+        def pending() -> str | None:
+            nonlocal retry_after
             response, data = self.call(action, lambda: self._arm_request("GET", url))
+            retry_after = response.headers.get("Retry-After")
             status = (data or {}).get("status", "InProgress") if by_status else (
                 "InProgress" if response.status_code == 202 else "Succeeded"
             )  # fmt: skip
             if status == "Succeeded":
-                return
+                return None
             if status in ("Failed", "Canceled"):
                 error = (data or {}).get("error") or {}
                 raise self.failed(
                     action, f"{error.get('code', status)}: {error.get('message', 'no details')}"
                 )
-            if time.monotonic() > deadline:
-                raise CloudCallFailed(self.backend, action, "the operation did not finish within an hour")
+            return f"the operation is {status}"
+
+        def pause() -> float:
             try:
-                wait = float(response.headers.get("Retry-After", self.poll_interval))
+                wait = float(retry_after or self.poll_interval)
             except ValueError:
                 wait = self.poll_interval
-            time.sleep(min(max(wait, self.poll_interval), 60.0))
+            return min(max(wait, self.poll_interval), 60.0)
+
+        self.poll(action, pending, pause=pause)
 
     def describe_sdk_error(self, exc: Exception) -> str:
         return azure.sdk_error_text(exc) or super().describe_sdk_error(exc)
@@ -232,15 +237,10 @@ class FlexibleServerController(CloudPostgresController):
     # -- lifecycle --------------------------------------------------------------
 
     def _server(self, id: str) -> dict[str, Any] | None:
-        def get() -> Any:
-            try:
-                return self._arm("GET", self._server_url(id))[1]
-            except ApiError as exc:
-                if exc.status == 404:
-                    return None
-                raise
-
-        found = self.call(f"describe Flexible Server {id!r}", get)
+        found = self.call_or_none(
+            f"describe Flexible Server {id!r}", lambda: self._arm("GET", self._server_url(id))[1],
+            none_if=is_not_found,
+        )  # fmt: skip
         return dict(found) if found else None
 
     def create(self, resource: Postgres) -> FlexibleServerBinding:
@@ -290,15 +290,15 @@ class FlexibleServerController(CloudPostgresController):
             return self.runtime_binding(resource.id)
 
     def _store_password(self, id: str, password: SecretStr) -> None:
-        from azure.core.exceptions import ResourceExistsError
-
         def store() -> None:
             try:
                 self.vault.set_secret(
                     secret_name(id), password.get_secret_value(), content_type="text/plain",
                     tags={"alien-nb-resource": id},
                 )  # fmt: skip
-            except ResourceExistsError:
+            except Exception as exc:
+                if not azure.is_conflict(exc):
+                    raise
                 # 409: soft-deleted by an earlier delete of the same name; recover it, then set it.
                 self.vault.begin_recover_deleted_secret(secret_name(id)).wait()
                 self.vault.set_secret(secret_name(id), password.get_secret_value(), content_type="text/plain")
@@ -335,16 +335,12 @@ class FlexibleServerController(CloudPostgresController):
         if self._server(id) is not None:
             self._arm_and_wait(f"delete Flexible Server {id!r}", "DELETE", self._server_url(id))
 
-        def delete_secret() -> None:
-            from azure.core.exceptions import ResourceNotFoundError
-
-            try:
-                # Soft delete: the vault keeps it for its retention period.
-                self.vault.begin_delete_secret(secret_name(id)).wait()
-            except ResourceNotFoundError:
-                pass
-
-        self.call(f"delete the password secret of {id!r}", delete_secret)
+        # Soft delete: the vault keeps it for its retention period.
+        self.call_or_none(
+            f"delete the password secret of {id!r}",
+            lambda: self.vault.begin_delete_secret(secret_name(id)).wait(),
+            none_if=azure.is_not_found,
+        )
 
     def runtime_binding(self, id: str) -> FlexibleServerBinding:
         server = self._server(id)
