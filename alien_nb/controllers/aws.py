@@ -222,21 +222,27 @@ class AuroraController(CloudPostgresController):
     def _secret(self, id: str) -> tuple[str, bool] | None:
         """The password secret's ARN, and whether it is scheduled for deletion."""
         sm = self.secretsmanager
-        answer = self.call_or_none(
+        answer = self._lookup(
             f"look up the password secret of {id!r}",
             lambda: sm.describe_secret(SecretId=secret_name(id)),
-            none_if=lambda exc: isinstance(exc, sm.exceptions.ResourceNotFoundException),
+            sm.exceptions.ResourceNotFoundException,
         )
         return None if answer is None else (str(answer["ARN"]), "DeletedDate" in answer)
 
+    def _lookup(
+        self, action: str, describe: Callable[[], Any], missing: type[Exception]
+    ) -> dict[str, Any] | None:
+        """One describe call; None when it raises ``missing`` (one of the client's not-found errors)."""
+        found = self.call_or_none(action, describe, none_if=lambda exc: isinstance(exc, missing))
+        return None if found is None else dict(found)
+
     def _describe_cluster(self, id: str) -> dict[str, Any] | None:
         rds = self.rds
-        found = self.call_or_none(
+        return self._lookup(
             f"describe Aurora cluster {id!r}",
             lambda: rds.describe_db_clusters(DBClusterIdentifier=id)["DBClusters"][0],
-            none_if=lambda exc: isinstance(exc, rds.exceptions.DBClusterNotFoundFault),
+            rds.exceptions.DBClusterNotFoundFault,
         )
-        return None if found is None else dict(found)
 
     def status(self, id: str) -> CloudStatus:
         cluster = self._describe_cluster(id)
@@ -260,12 +266,11 @@ class AuroraController(CloudPostgresController):
 
     def _describe_instance(self, instance: str) -> dict[str, Any] | None:
         rds = self.rds
-        found = self.call_or_none(
+        return self._lookup(
             f"describe instance {instance!r}",
             lambda: rds.describe_db_instances(DBInstanceIdentifier=instance)["DBInstances"][0],
-            none_if=lambda exc: isinstance(exc, rds.exceptions.DBInstanceNotFoundFault),
+            rds.exceptions.DBInstanceNotFoundFault,
         )
-        return None if found is None else dict(found)
 
     def update(self, old: Postgres, new: Postgres) -> None:
         validate_update(old, new)
