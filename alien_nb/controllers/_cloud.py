@@ -235,24 +235,59 @@ class CloudPostgresController(PostgresController):
     def error_hint(self, exc: Exception) -> str | None:
         return None
 
+    def call_or_none(
+        self, action: str, fn: Callable[[], T], *, none_if: Callable[[Exception], bool]
+    ) -> T | None:
+        """`call`, answering None instead of failing when ``none_if(error)`` (a 404 on a lookup, say)."""
+
+        def lookup() -> T | None:
+            try:
+                return fn()
+            except Exception as exc:
+                if none_if(exc):
+                    return None
+                raise
+
+        return self.call(action, lookup)
+
+    def poll(
+        self,
+        action: str,
+        pending: Callable[[], str | None],
+        *,
+        timeout: float = 3600.0,
+        pause: Callable[[], float] | None = None,
+        on_wait: Callable[[str], None] | None = None,
+    ) -> None:
+        """Ask ``pending`` until it answers None (done), sleeping `poll_interval` (or ``pause()``) between.
+
+        ``pending`` raises when the work failed, and otherwise says what is
+        still under way; after ``timeout`` seconds that becomes the reason of
+        a `CloudCallFailed`, and ``on_wait`` hears it at every wait.
+        """
+        deadline = time.monotonic() + timeout
+        while (state := pending()) is not None:
+            if time.monotonic() > deadline:
+                raise CloudCallFailed(self.backend, action, f"{state} still, after {timeout:g} s")
+            if on_wait is not None:
+                on_wait(state)
+            time.sleep(self.poll_interval if pause is None else pause())
+
     def wait_ready(
         self, id: str, *, timeout: float = 3600.0, on_wait: Callable[[str], None] | None = None
     ) -> None:
         """Poll `status` until the database runs; raise `CloudCallFailed` on failure or timeout."""
-        deadline = time.monotonic() + timeout
-        while True:
+        action = f"waiting for {id!r}"
+
+        def pending() -> str | None:
             status = self.status(id)
             if status.lifecycle == "running":
-                return
+                return None
             if status.lifecycle in ("failed", "deleted"):
-                raise CloudCallFailed(self.backend, f"waiting for {id!r}", status.message)
-            if time.monotonic() > deadline:
-                raise CloudCallFailed(
-                    self.backend, f"waiting for {id!r}", f"{status.message} still, after {timeout:g} s"
-                )
-            if on_wait is not None:
-                on_wait(status.message)
-            time.sleep(self.poll_interval)
+                raise CloudCallFailed(self.backend, action, status.message)
+            return status.message
+
+        self.poll(action, pending, timeout=timeout, on_wait=on_wait)
 
 
 def describe_storage(resource: Postgres) -> str:

@@ -13,6 +13,11 @@ class ApiError(Exception):
         super().__init__(f"HTTP {status} {code}: {message}".rstrip(": "))
 
 
+def is_not_found(exc: Exception) -> bool:
+    """True for a REST call answered 404 (the resource does not exist)."""
+    return isinstance(exc, ApiError) and exc.status == 404
+
+
 def json_request(session: Any, method: str, url: str, *, timeout: float, **kwargs: Any) -> tuple[Any, Any]:
     """Send one request; return (response, decoded JSON or None); raise `ApiError` on 4xx/5xx."""
     response = session.request(method, url, timeout=timeout, **kwargs)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from pydantic import SecretStr
 
-from ..core import AuroraBinding, InvalidResource, MissingExtra, Postgres, Tier, pick_tier, validate_update
+from ..core import AuroraBinding, InvalidResource, Postgres, Tier, pick_tier, validate_update
 from ..core._cloud import CloudSettings
+from ..resolver._clients import Timeouts, aws
+from ..resolver._clients.aws import AwsClients
 from ._cloud import (
     DATABASE,
     USERNAME,
@@ -70,36 +71,16 @@ class AuroraController(CloudPostgresController):
         self.region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or ""
         self.subnet_group = subnet_group
         self.security_group_ids = tuple(security_group_ids)
-        self._clients: dict[str, Any] = {}
-        self._lock = threading.Lock()
+        self._clients = AwsClients(self.settings, Timeouts.for_management(self.settings))
 
     # -- clients ----------------------------------------------------------------
 
     def _client(self, service: str) -> Any:
-        with self._lock:
-            if service not in self._clients:
-                try:
-                    import boto3
-                    from botocore.config import Config
-                except ImportError:
-                    raise MissingExtra("aws", "boto3") from None
-                if not self.region:
-                    raise InvalidResource(
-                        "no AWS region is set",
-                        hint="Pass region=..., or set AWS_REGION / AWS_DEFAULT_REGION.",
-                    )
-                config = Config(
-                    connect_timeout=self.settings.timeout,
-                    read_timeout=max(self.settings.timeout, 30.0),
-                    retries={"total_max_attempts": self.settings.retries + 1, "mode": "standard"},
-                )
-                self._clients[service] = boto3.session.Session().client(
-                    service,
-                    region_name=self.region,
-                    endpoint_url=self.settings.aws_endpoint_url,
-                    config=config,
-                )
-            return self._clients[service]
+        if not self.region:
+            raise InvalidResource(
+                "no AWS region is set", hint="Pass region=..., or set AWS_REGION / AWS_DEFAULT_REGION."
+            )
+        return self._clients.client(service, self.region)
 
     @property
     def rds(self) -> Any:
@@ -110,14 +91,10 @@ class AuroraController(CloudPostgresController):
         return self._client("secretsmanager")
 
     def describe_sdk_error(self, exc: Exception) -> str:
-        response = getattr(exc, "response", None)
-        if isinstance(response, dict) and "Error" in response:
-            error = response["Error"]
-            return f"{error.get('Code', 'error')}: {error.get('Message', '')}"
-        return super().describe_sdk_error(exc)
+        return aws.service_error_text(exc) or super().describe_sdk_error(exc)
 
     def error_hint(self, exc: Exception) -> str | None:
-        if type(exc).__name__ == "NoCredentialsError":
+        if aws.is_missing_credentials(exc):
             return (
                 "Configure AWS credentials (aws configure / aws sso login, AWS_PROFILE, or an instance role)."
             )
@@ -245,24 +222,27 @@ class AuroraController(CloudPostgresController):
     def _secret(self, id: str) -> tuple[str, bool] | None:
         """The password secret's ARN, and whether it is scheduled for deletion."""
         sm = self.secretsmanager
-        try:
-            answer = sm.describe_secret(SecretId=secret_name(id))
-            return str(answer["ARN"]), "DeletedDate" in answer
-        except sm.exceptions.ResourceNotFoundException:
-            return None
-        except Exception as exc:
-            reason = self.describe_error(exc)
-        raise self.failed(f"look up the password secret of {id!r}", reason)
+        answer = self._lookup(
+            f"look up the password secret of {id!r}",
+            lambda: sm.describe_secret(SecretId=secret_name(id)),
+            sm.exceptions.ResourceNotFoundException,
+        )
+        return None if answer is None else (str(answer["ARN"]), "DeletedDate" in answer)
+
+    def _lookup(
+        self, action: str, describe: Callable[[], Any], missing: type[Exception]
+    ) -> dict[str, Any] | None:
+        """One describe call; None when it raises ``missing`` (one of the client's not-found errors)."""
+        found = self.call_or_none(action, describe, none_if=lambda exc: isinstance(exc, missing))
+        return None if found is None else dict(found)
 
     def _describe_cluster(self, id: str) -> dict[str, Any] | None:
         rds = self.rds
-        try:
-            return dict(rds.describe_db_clusters(DBClusterIdentifier=id)["DBClusters"][0])
-        except rds.exceptions.DBClusterNotFoundFault:
-            return None
-        except Exception as exc:
-            reason = self.describe_error(exc)
-        raise self.failed(f"describe Aurora cluster {id!r}", reason)
+        return self._lookup(
+            f"describe Aurora cluster {id!r}",
+            lambda: rds.describe_db_clusters(DBClusterIdentifier=id)["DBClusters"][0],
+            rds.exceptions.DBClusterNotFoundFault,
+        )
 
     def status(self, id: str) -> CloudStatus:
         cluster = self._describe_cluster(id)
@@ -286,13 +266,11 @@ class AuroraController(CloudPostgresController):
 
     def _describe_instance(self, instance: str) -> dict[str, Any] | None:
         rds = self.rds
-        try:
-            return dict(rds.describe_db_instances(DBInstanceIdentifier=instance)["DBInstances"][0])
-        except rds.exceptions.DBInstanceNotFoundFault:
-            return None
-        except Exception as exc:
-            reason = self.describe_error(exc)
-        raise self.failed(f"describe instance {instance!r}", reason)
+        return self._lookup(
+            f"describe instance {instance!r}",
+            lambda: rds.describe_db_instances(DBInstanceIdentifier=instance)["DBInstances"][0],
+            rds.exceptions.DBInstanceNotFoundFault,
+        )
 
     def update(self, old: Postgres, new: Postgres) -> None:
         validate_update(old, new)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -14,13 +12,14 @@ from ..core import (
     CloudCallFailed,
     FlexibleServerBinding,
     InvalidResource,
-    MissingExtra,
     Postgres,
     parse_key_vault_uri,
     pick_tier,
     validate_update,
 )
-from ..core._cloud import CloudSettings, is_loopback_url
+from ..core._cloud import CloudSettings
+from ..resolver._clients import Timeouts, azure
+from ..resolver._clients.azure import AzureClients
 from ._cloud import (
     DATABASE,
     USERNAME,
@@ -33,7 +32,7 @@ from ._cloud import (
     status_from,
     storage_gib,
 )
-from ._http import ApiError, json_request
+from ._http import ApiError, is_not_found, json_request
 
 ARM = "https://management.azure.com"
 API_VERSION = "2024-08-01"
@@ -97,57 +96,20 @@ class FlexibleServerController(CloudPostgresController):
         self.resource_group = resource_group or env.get("ALIEN_NB_AZURE_RESOURCE_GROUP") or ""
         self.location = location or env.get("ALIEN_NB_AZURE_LOCATION") or "eastus"
         self.key_vault_url = (key_vault_url or env.get("ALIEN_NB_KEY_VAULT_URL") or "").rstrip("/")
-        self._session: Any = None
-        self._vault: Any = None
-        self._credential: Any = self.settings.azure_credential
-        self._lock = threading.Lock()
-        self._credential_lock = threading.Lock()
+        self._clients = AzureClients(self.settings, Timeouts.for_management(self.settings))
 
     # -- clients ----------------------------------------------------------------
 
     def credential(self) -> Any:
-        with self._credential_lock:
-            return self._make_credential()
-
-    def _make_credential(self) -> Any:
-        if self._credential is None:
-            try:
-                from azure.identity import DefaultAzureCredential
-            except ImportError:
-                raise MissingExtra("azure", "azure-identity") from None
-            self._credential = DefaultAzureCredential()
-        return self._credential
+        return self._clients.credential()
 
     @property
     def session(self) -> Any:
-        with self._lock:
-            if self._session is None:
-                try:
-                    import requests
-                except ImportError:
-                    raise MissingExtra("azure", "requests") from None
-                self._session = requests.Session()
-            return self._session
+        return self._clients.arm_session()
 
     @property
     def vault(self) -> Any:
-        with self._lock:
-            if self._vault is None:
-                try:
-                    from azure.keyvault.secrets import SecretClient
-                except ImportError:
-                    raise MissingExtra("azure", "azure-keyvault-secrets") from None
-                url = self.settings.key_vault_endpoint or self._vault_url()
-                options: dict[str, Any] = {
-                    "verify_challenge_resource": not is_loopback_url(url),
-                    "retry_total": self.settings.retries,
-                    "connection_timeout": self.settings.timeout,
-                    "read_timeout": max(self.settings.timeout, 30.0),
-                }
-                if self.settings.azure_ca_bundle:
-                    options["connection_verify"] = self.settings.azure_ca_bundle
-                self._vault = SecretClient(url, self.credential(), **options)
-            return self._vault
+        return self._clients.vault(self.settings.key_vault_endpoint or self._vault_url())
 
     def _vault_url(self) -> str:
         if not self.key_vault_url:
@@ -184,8 +146,9 @@ class FlexibleServerController(CloudPostgresController):
             kwargs["verify"] = self.settings.azure_ca_bundle
         headers = {"Authorization": f"Bearer {token}"}
         return json_request(
-            self.session, method, url, headers=headers, timeout=max(self.settings.timeout, 30.0), **kwargs
-        )
+            self.session, method, url, headers=headers,
+            timeout=Timeouts.for_management(self.settings).read, **kwargs,
+        )  # fmt: skip
 
     def _arm_and_wait(self, action: str, method: str, url: str, body: dict[str, Any] | None = None,
                       *, admin_password: SecretStr | None = None) -> Any:  # fmt: skip
@@ -206,35 +169,38 @@ class FlexibleServerController(CloudPostgresController):
 
     def _poll(self, action: str, url: str, *, by_status: bool) -> None:
         """Azure-AsyncOperation answers a status; a Location URL answers 202 until it is done."""
-        deadline = time.monotonic() + 3600
-        while True:
+        retry_after: str | None = None
+
+        def pending() -> str | None:
+            nonlocal retry_after
             response, data = self.call(action, lambda: self._arm_request("GET", url))
+            retry_after = response.headers.get("Retry-After")
             status = (data or {}).get("status", "InProgress") if by_status else (
                 "InProgress" if response.status_code == 202 else "Succeeded"
             )  # fmt: skip
             if status == "Succeeded":
-                return
+                return None
             if status in ("Failed", "Canceled"):
                 error = (data or {}).get("error") or {}
                 raise self.failed(
                     action, f"{error.get('code', status)}: {error.get('message', 'no details')}"
                 )
-            if time.monotonic() > deadline:
-                raise CloudCallFailed(self.backend, action, "the operation did not finish within an hour")
+            return f"the operation is {status}"
+
+        def pause() -> float:
             try:
-                wait = float(response.headers.get("Retry-After", self.poll_interval))
+                wait = float(retry_after or self.poll_interval)
             except ValueError:
                 wait = self.poll_interval
-            time.sleep(min(max(wait, self.poll_interval), 60.0))
+            return min(max(wait, self.poll_interval), 60.0)
+
+        self.poll(action, pending, pause=pause)
 
     def describe_sdk_error(self, exc: Exception) -> str:
-        message = getattr(exc, "message", None)
-        if message:  # azure.core errors
-            return f"{type(exc).__name__}: {str(message).strip().splitlines()[0]}"
-        return super().describe_sdk_error(exc)
+        return azure.sdk_error_text(exc) or super().describe_sdk_error(exc)
 
     def error_hint(self, exc: Exception) -> str | None:
-        if type(exc).__name__ in ("ClientAuthenticationError", "CredentialUnavailableError"):
+        if azure.is_sign_in_error(exc):
             return "Sign in with `az login` or configure a service principal (AZURE_CLIENT_ID & co)."
         if isinstance(exc, ApiError) and exc.status in (401, 403):
             return "You need Contributor on the resource group and Key Vault Secrets Officer on the vault."
@@ -271,15 +237,10 @@ class FlexibleServerController(CloudPostgresController):
     # -- lifecycle --------------------------------------------------------------
 
     def _server(self, id: str) -> dict[str, Any] | None:
-        def get() -> Any:
-            try:
-                return self._arm("GET", self._server_url(id))[1]
-            except ApiError as exc:
-                if exc.status == 404:
-                    return None
-                raise
-
-        found = self.call(f"describe Flexible Server {id!r}", get)
+        found = self.call_or_none(
+            f"describe Flexible Server {id!r}", lambda: self._arm("GET", self._server_url(id))[1],
+            none_if=is_not_found,
+        )  # fmt: skip
         return dict(found) if found else None
 
     def create(self, resource: Postgres) -> FlexibleServerBinding:
@@ -329,15 +290,15 @@ class FlexibleServerController(CloudPostgresController):
             return self.runtime_binding(resource.id)
 
     def _store_password(self, id: str, password: SecretStr) -> None:
-        from azure.core.exceptions import ResourceExistsError
-
         def store() -> None:
             try:
                 self.vault.set_secret(
                     secret_name(id), password.get_secret_value(), content_type="text/plain",
                     tags={"alien-nb-resource": id},
                 )  # fmt: skip
-            except ResourceExistsError:
+            except Exception as exc:
+                if not azure.is_conflict(exc):
+                    raise
                 # 409: soft-deleted by an earlier delete of the same name; recover it, then set it.
                 self.vault.begin_recover_deleted_secret(secret_name(id)).wait()
                 self.vault.set_secret(secret_name(id), password.get_secret_value(), content_type="text/plain")
@@ -374,16 +335,12 @@ class FlexibleServerController(CloudPostgresController):
         if self._server(id) is not None:
             self._arm_and_wait(f"delete Flexible Server {id!r}", "DELETE", self._server_url(id))
 
-        def delete_secret() -> None:
-            from azure.core.exceptions import ResourceNotFoundError
-
-            try:
-                # Soft delete: the vault keeps it for its retention period.
-                self.vault.begin_delete_secret(secret_name(id)).wait()
-            except ResourceNotFoundError:
-                pass
-
-        self.call(f"delete the password secret of {id!r}", delete_secret)
+        # Soft delete: the vault keeps it for its retention period.
+        self.call_or_none(
+            f"delete the password secret of {id!r}",
+            lambda: self.vault.begin_delete_secret(secret_name(id)).wait(),
+            none_if=azure.is_not_found,
+        )
 
     def runtime_binding(self, id: str) -> FlexibleServerBinding:
         server = self._server(id)

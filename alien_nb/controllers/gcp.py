@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import os
-import threading
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from pydantic import SecretStr
 
-from ..core import CloudSqlBinding, InvalidResource, MissingExtra, Postgres, pick_tier, validate_update
+from ..core import CloudCallFailed, CloudSqlBinding, InvalidResource, Postgres, pick_tier, validate_update
 from ..core._cloud import CloudSettings
+from ..resolver._clients import Timeouts, gcp
+from ..resolver._clients.gcp import GcpClients
 from ._cloud import (
     DATABASE,
     USERNAME,
@@ -24,10 +24,9 @@ from ._cloud import (
     status_from,
     storage_gib,
 )
-from ._http import ApiError, json_request
+from ._http import ApiError, is_not_found, json_request
 
 SQL_ADMIN = "https://sqladmin.googleapis.com"
-SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 
 _LIFECYCLE = {
     "PENDING_CREATE": "creating", "RUNNABLE": "running", "MAINTENANCE": "updating", "SUSPENDED": "stopped",
@@ -72,50 +71,17 @@ class CloudSqlController(CloudPostgresController):
             or os.environ.get("ALIEN_NB_GCP_NETWORK")
             or (f"projects/{self.project}/global/networks/default")
         )
-        self._session: Any = None
-        self._secrets: Any = None
-        self._lock = threading.Lock()
+        self._clients = GcpClients(self.settings)
 
     # -- clients ----------------------------------------------------------------
 
-    def _credentials(self, endpoint: str | None) -> Any:
-        if self.settings.gcp_credentials is not None:
-            return self.settings.gcp_credentials
-        if endpoint is not None and endpoint.startswith("http://"):
-            from google.auth.credentials import AnonymousCredentials
-
-            return AnonymousCredentials()  # type: ignore[no-untyped-call]  # loopback emulator
-        import google.auth
-
-        credentials, _project = google.auth.default(scopes=list(SCOPES))
-        return credentials
-
     @property
     def session(self) -> Any:
-        with self._lock:
-            if self._session is None:
-                try:
-                    from google.auth.transport.requests import AuthorizedSession
-                except ImportError:
-                    raise MissingExtra("gcp", "google-auth") from None
-                credentials = self._credentials(self.settings.gcp_sql_admin_endpoint)
-                self._session = AuthorizedSession(credentials)  # type: ignore[no-untyped-call]
-            return self._session
+        return self._clients.admin_session()
 
     @property
     def secret_manager(self) -> Any:
-        with self._lock:
-            if self._secrets is None:
-                try:
-                    from google.cloud import secretmanager
-                except ImportError:
-                    raise MissingExtra("gcp", "google-cloud-secret-manager") from None
-                endpoint = self.settings.gcp_secret_manager_endpoint
-                kwargs: dict[str, Any] = {"credentials": self._credentials(endpoint) if endpoint else None}
-                if endpoint:
-                    kwargs |= {"transport": "rest", "client_options": {"api_endpoint": endpoint}}
-                self._secrets = secretmanager.SecretManagerServiceClient(**kwargs)
-            return self._secrets
+        return self._clients.secret_manager()
 
     def _require_project(self) -> str:
         if not self.project:
@@ -129,19 +95,15 @@ class CloudSqlController(CloudPostgresController):
         base = (self.settings.gcp_sql_admin_endpoint or SQL_ADMIN).rstrip("/")
         url = f"{base}/v1/projects/{self._require_project()}{path}"
         _response, data = json_request(
-            self.session, method, url, json=body, timeout=max(self.settings.timeout, 30.0)
+            self.session, method, url, json=body, timeout=Timeouts.for_management(self.settings).read
         )
         return data
 
     def describe_sdk_error(self, exc: Exception) -> str:
-        message = getattr(exc, "message", None)
-        code = getattr(exc, "code", None)
-        if message is not None and code is not None:  # google.api_core errors
-            return f"{getattr(code, 'name', code)}: {message}"
-        return super().describe_sdk_error(exc)
+        return gcp.api_error_text(exc) or super().describe_sdk_error(exc)
 
     def error_hint(self, exc: Exception) -> str | None:
-        if type(exc).__name__ == "DefaultCredentialsError":
+        if gcp.is_missing_credentials(exc):
             return "Run `gcloud auth application-default login`, or set GOOGLE_APPLICATION_CREDENTIALS."
         if isinstance(exc, ApiError) and exc.status == 403:
             return "Your identity needs the Cloud SQL Admin role (and Secret Manager Admin for the password)."
@@ -173,35 +135,34 @@ class CloudSqlController(CloudPostgresController):
     # -- lifecycle --------------------------------------------------------------
 
     def _instance(self, id: str) -> dict[str, Any] | None:
-        found = self.call(
-            f"describe Cloud SQL instance {id!r}", lambda: self._api_or_none("GET", f"/instances/{id}")
-        )
+        found = self.call_or_none(
+            f"describe Cloud SQL instance {id!r}", lambda: self._api("GET", f"/instances/{id}"),
+            none_if=is_not_found,
+        )  # fmt: skip
         return dict(found) if found else None
 
-    def _api_or_none(self, method: str, path: str) -> Any:
-        try:
-            return self._api(method, path)
-        except ApiError as exc:
-            if exc.status == 404:
-                return None
-            raise
-
     def _wait(self, action: str, operation: dict[str, Any]) -> None:
+        """Poll a long-running operation until it is DONE; raise if it ended in errors."""
         name = operation.get("name")
-        deadline = time.monotonic() + 3600
-        while operation.get("status") != "DONE":
-            if time.monotonic() > deadline:
-                from ..core import CloudCallFailed
 
-                raise CloudCallFailed(self.backend, action, "the operation did not finish within an hour")
-            time.sleep(self.poll_interval)
-            operation = self.call(action, lambda: self._api("GET", f"/operations/{name}"))
-        errors = (operation.get("error") or {}).get("errors") or []
-        if errors:
-            from ..core import CloudCallFailed
+        def answers() -> Iterator[dict[str, Any]]:
+            yield operation  # the request's own answer first, then the operation as it is now
+            while True:
+                yield self.call(action, lambda: self._api("GET", f"/operations/{name}"))
 
-            reason = "; ".join(f"{e.get('code', 'error')}: {e.get('message', '')}" for e in errors)
-            raise self.failed(action, reason)
+        latest = answers()
+
+        def pending() -> str | None:
+            answer = next(latest)
+            if answer.get("status") != "DONE":
+                return f"operation {name} is {answer.get('status', 'PENDING')}"
+            errors = (answer.get("error") or {}).get("errors") or []
+            if errors:
+                reason = "; ".join(f"{e.get('code', 'error')}: {e.get('message', '')}" for e in errors)
+                raise self.failed(action, reason)
+            return None
+
+        self.poll(action, pending)
 
     def create(self, resource: Postgres) -> CloudSqlBinding:
         plan = self.plan(resource)
@@ -275,24 +236,20 @@ class CloudSqlController(CloudPostgresController):
         return f"projects/{self._require_project()}/secrets/{secret_id(id)}"
 
     def _store_password(self, id: str, password: SecretStr) -> None:
-        from google.api_core import exceptions as gexc
-
         from ..core._crc32c import crc32c
 
         client = self.call("connect to Secret Manager", lambda: self.secret_manager)
         parent = f"projects/{self._require_project()}"
-
-        def create_secret() -> None:
-            try:
-                client.create_secret(
-                    parent=parent,
-                    secret_id=secret_id(id),
-                    secret={"replication": {"automatic": {}}, "labels": {"alien-nb-resource": id}},
-                )
-            except gexc.Conflict:  # REST answers 409 as Conflict (AlreadyExists over gRPC)
-                pass  # left by an earlier create that failed later on; a new version follows
-
-        self.call(f"create the password secret of {id!r}", create_secret)
+        # A conflict: left by an earlier create that failed later on; a new version follows.
+        self.call_or_none(
+            f"create the password secret of {id!r}",
+            lambda: client.create_secret(
+                parent=parent,
+                secret_id=secret_id(id),
+                secret={"replication": {"automatic": {}}, "labels": {"alien-nb-resource": id}},
+            ),
+            none_if=gcp.is_conflict,
+        )
         self.call(
             f"store the password of {id!r}",
             lambda: client.add_secret_version(
@@ -333,27 +290,19 @@ class CloudSqlController(CloudPostgresController):
         if self._instance(id) is not None:
             action = f"delete Cloud SQL instance {id!r}"
             self._wait(action, self.call(action, lambda: self._api("DELETE", f"/instances/{id}")))
-        from google.api_core import exceptions as gexc
-
-        def delete_secret() -> None:
-            try:
-                self.secret_manager.delete_secret(name=self._secret_path(id))
-            except gexc.NotFound:
-                pass
-
-        self.call(f"delete the password secret of {id!r}", delete_secret)
+        self.call_or_none(
+            f"delete the password secret of {id!r}",
+            lambda: self.secret_manager.delete_secret(name=self._secret_path(id)),
+            none_if=gcp.is_not_found,
+        )
 
     def runtime_binding(self, id: str) -> CloudSqlBinding:
         instance = self._instance(id)
         if instance is None:
-            from ..core import CloudCallFailed
-
             raise CloudCallFailed(self.backend, f"find Cloud SQL instance {id!r}", "it does not exist")
         private = [a["ipAddress"] for a in instance.get("ipAddresses", []) if a.get("type") == "PRIVATE"]
         ca = (instance.get("serverCaCert") or {}).get("cert")
         if not private or not ca:
-            from ..core import CloudCallFailed
-
             raise CloudCallFailed(
                 self.backend, f"bind Cloud SQL instance {id!r}",
                 "it has no private IP or server CA certificate yet", hint="Wait until it is RUNNABLE.",

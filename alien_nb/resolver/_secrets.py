@@ -9,7 +9,6 @@ exception is not chained (its frames hold the response).
 from __future__ import annotations
 
 import json
-import threading
 from typing import Any
 
 from pydantic import SecretStr
@@ -18,14 +17,17 @@ from ..core import (
     AuroraBinding,
     CloudSqlBinding,
     FlexibleServerBinding,
-    MissingExtra,
     SecretResolutionFailed,
     SecretValueInvalid,
 )
-from ..core._cloud import CloudSettings, CloudSettingsInvalid, is_loopback_url
+from ..core._cloud import CloudSettings, CloudSettingsInvalid
 from ..core._crc32c import crc32c
 from ..core._logguard import guard_logs
 from ..core._redact import remember_secret
+from ._clients import Timeouts, gcp
+from ._clients.aws import AwsClients
+from ._clients.azure import AzureClients
+from ._clients.gcp import GcpClients
 
 
 def _text_password(locator: str, data: bytes | str | None) -> SecretStr:
@@ -42,39 +44,15 @@ def _text_password(locator: str, data: bytes | str | None) -> SecretStr:
     return SecretStr(data)
 
 
-def _per_attempt(settings: CloudSettings) -> float:
-    return max(1.0, settings.timeout / (settings.retries + 1))
-
-
 class AwsSecrets:
     """Secrets Manager: ``GetSecretValue(SecretId=ARN, VersionStage="AWSCURRENT")``."""
 
     def __init__(self, settings: CloudSettings) -> None:
         self.settings = settings
-        self._clients: dict[str, Any] = {}
-        self._lock = threading.Lock()
+        self._clients = AwsClients(settings, Timeouts.for_secret_reads(settings))
 
     def client(self, region: str) -> Any:
-        with self._lock:
-            if region not in self._clients:
-                try:
-                    import boto3
-                    from botocore.config import Config
-                except ImportError:
-                    raise MissingExtra("aws", "boto3") from None
-                attempt = _per_attempt(self.settings)
-                config = Config(
-                    connect_timeout=attempt,
-                    read_timeout=attempt,
-                    retries={"total_max_attempts": self.settings.retries + 1, "mode": "standard"},
-                )
-                self._clients[region] = boto3.session.Session().client(
-                    "secretsmanager",
-                    region_name=region,
-                    endpoint_url=self.settings.aws_endpoint_url,
-                    config=config,
-                )
-            return self._clients[region]
+        return self._clients.client("secretsmanager", region)
 
     def read(self, binding: AuroraBinding) -> SecretStr:
         arn = binding.password_secret_arn
@@ -124,28 +102,10 @@ class GcpSecrets:
 
     def __init__(self, settings: CloudSettings) -> None:
         self.settings = settings
-        self._client: Any = None
-        self._lock = threading.Lock()
+        self._clients = GcpClients(settings)
 
     def client(self) -> Any:
-        with self._lock:
-            if self._client is None:
-                try:
-                    from google.cloud import secretmanager
-                except ImportError:
-                    raise MissingExtra("gcp", "google-cloud-secret-manager") from None
-                endpoint = self.settings.gcp_secret_manager_endpoint
-                credentials = self.settings.gcp_credentials
-                kwargs: dict[str, Any] = {}
-                if endpoint is not None:
-                    kwargs["client_options"] = {"api_endpoint": endpoint}
-                    kwargs["transport"] = "rest"
-                    if credentials is None and endpoint.startswith("http://"):
-                        from google.auth.credentials import AnonymousCredentials
-
-                        credentials = AnonymousCredentials()  # type: ignore[no-untyped-call]
-                self._client = secretmanager.SecretManagerServiceClient(credentials=credentials, **kwargs)
-            return self._client
+        return self._clients.secret_manager()
 
     def secret_path(self, binding: CloudSqlBinding) -> str:
         name = binding.password_secret_name
@@ -167,7 +127,7 @@ class GcpSecrets:
         try:
             client = self.client()
         except Exception as exc:
-            if type(exc).__name__ != "DefaultCredentialsError":
+            if not gcp.is_missing_credentials(exc):
                 raise
             raise SecretResolutionFailed(
                 locator, "no Google credentials were found",
@@ -223,34 +183,10 @@ class AzureSecrets:
 
     def __init__(self, settings: CloudSettings) -> None:
         self.settings = settings
-        self._clients: dict[str, Any] = {}
-        self._credential: Any = settings.azure_credential
-        self._lock = threading.Lock()
+        self._clients = AzureClients(settings, Timeouts.for_secret_reads(settings))
 
     def client(self, vault_url: str) -> Any:
-        with self._lock:
-            if vault_url not in self._clients:
-                try:
-                    from azure.keyvault.secrets import SecretClient
-                except ImportError:
-                    raise MissingExtra("azure", "azure-keyvault-secrets") from None
-                if self._credential is None:
-                    try:
-                        from azure.identity import DefaultAzureCredential
-                    except ImportError:
-                        raise MissingExtra("azure", "azure-identity") from None
-                    self._credential = DefaultAzureCredential()
-                options: dict[str, Any] = {
-                    "retry_total": self.settings.retries,
-                    "connection_timeout": _per_attempt(self.settings),
-                    "read_timeout": _per_attempt(self.settings),
-                    # The challenge's resource check is real security; only an emulator on loopback skips it.
-                    "verify_challenge_resource": not is_loopback_url(vault_url),
-                }
-                if self.settings.azure_ca_bundle:
-                    options["connection_verify"] = self.settings.azure_ca_bundle
-                self._clients[vault_url] = SecretClient(vault_url, self._credential, **options)
-            return self._clients[vault_url]
+        return self._clients.vault(vault_url)
 
     def read(self, binding: FlexibleServerBinding) -> SecretStr:
         locator = binding.password_secret_uri
