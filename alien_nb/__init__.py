@@ -6,8 +6,9 @@ below load on first use, so ``import alien_nb`` stays fast.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
+
+from .core._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -90,14 +91,4 @@ def unload_ipython_extension(ipython: Any) -> None:
     unload(ipython)
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'alien_nb' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -211,9 +211,15 @@ class MissingExtra(AlienError):
 
 
 def show_as_public(namespace: dict[str, Any], module: str = "alien_nb") -> None:
-    """Make tracebacks say ``alien_nb.StartFailed`` rather than the private module path."""
+    """Make tracebacks say ``alien_nb.StartFailed`` rather than the private module path.
+
+    Only the errors defined in ``namespace`` are renamed, not the ones it imports (``AlienError``
+    stays ``alien_nb.AlienError`` when ``alien_nb.vector`` shows its own). The public module must
+    export each of them under the same name, so that pickle and ``help()`` find them there.
+    """
+    defined_here = namespace["__name__"]
     for value in list(namespace.values()):
-        if isinstance(value, type) and issubclass(value, AlienError):
+        if isinstance(value, type) and issubclass(value, AlienError) and value.__module__ == defined_here:
             value.__module__ = module
 
 
