@@ -50,6 +50,7 @@ if TYPE_CHECKING:
         aurora_max_acu,
         pick_tier,
     )
+    from ._sql import SqlTextInvalid
 
 # Each name loads its module on first use, so a layer that needs only the
 # redactor or the errors does not pay for the pydantic models.
@@ -85,6 +86,7 @@ _MODULES: dict[str, str] = {
     "SecretError": "._errors",
     "SecretResolutionFailed": "._errors",
     "SecretValueInvalid": "._errors",
+    "SqlTextInvalid": "._sql",
     "Tier": "._sizing",
     "WorkerEnv": "._environ",
     "aurora_max_acu": "._sizing",
@@ -141,6 +143,7 @@ __all__ = [
     "SecretError",
     "SecretResolutionFailed",
     "SecretValueInvalid",
+    "SqlTextInvalid",
     "Tier",
     "WorkerEnv",
     "aurora_max_acu",

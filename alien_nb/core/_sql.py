@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ._errors import AlienError
+from ._errors import AlienError, show_as_public
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
@@ -393,3 +393,6 @@ def parse_condition(condition: str, what: str = "where") -> Statement:
             hint='For example where="lang = :lang", with params={"lang": "en"}.',
         )
     return statements[0]
+
+
+show_as_public(globals())  # alien_nb.SqlTextInvalid
