@@ -12,6 +12,10 @@ nothing per request. None of them ever contacts a real cloud.
 - `TlsPostgresProxy`: TLS in front of a plain local Postgres, standing in for a managed endpoint.
 
 The names load on first use, so importing this package needs none of the cloud libraries.
+`MotoServer` needs ``moto[server]`` and `TestCertificateAuthority` (and so `FakeAzure`) needs
+``cryptography``: ``pip install 'alien-nb[emulators]'``; without them they raise `MissingExtra`
+saying so. `FakeGcp` and `TlsPostgresProxy` (given a certificate) need nothing beyond a plain
+install; each fake's client helper needs the matching cloud extra.
 """
 
 from __future__ import annotations
