@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .core._lazy import lazy_exports
+from .core._lazy import lazy_exports as _lazy_exports
 
 __version__ = "0.1.0"
 
@@ -153,4 +153,4 @@ def unload_ipython_extension(ipython: Any) -> None:
     unload(ipython)
 
 
-__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
+__getattr__, __dir__ = _lazy_exports(__name__, _LAZY)

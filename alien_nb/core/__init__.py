@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ._lazy import lazy_exports
+from ._lazy import lazy_exports as _lazy_exports
 
 if TYPE_CHECKING:
     from ._azure_uri import KeyVaultSecretRef, parse_key_vault_uri
@@ -169,4 +169,4 @@ __all__ = [
 ]
 
 
-__getattr__, __dir__ = lazy_exports(__name__, _MODULES)
+__getattr__, __dir__ = _lazy_exports(__name__, _MODULES)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..core._lazy import lazy_exports
+from ..core._lazy import lazy_exports as _lazy_exports
 
 if TYPE_CHECKING:
     from ._azure import FakeAzure
@@ -56,4 +56,4 @@ _MODULES = {
 }
 
 
-__getattr__, __dir__ = lazy_exports(__name__, _MODULES)
+__getattr__, __dir__ = _lazy_exports(__name__, _MODULES)
