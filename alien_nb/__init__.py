@@ -1,13 +1,20 @@
 """alien_nb: Postgres with pgvector from a Jupyter notebook.
 
-``%load_ext alien_nb`` registers the ``%alien_postgres`` magics. The names
-below load on first use, so ``import alien_nb`` stays fast.
+``%load_ext alien_nb`` registers the ``%alien_postgres`` magics. The names below are what a
+user holds: the `Database` handle a notebook works with, the contract's models and helpers,
+and every error alien_nb raises on purpose (``except alien_nb.StartFailed:``), whose tree is
+drawn in ``alien_nb/core/_errors.py``. The pgvector helpers and their errors are in
+`alien_nb.vector`, the loopback cloud emulators in `alien_nb.testing`.
+
+Each name loads on first use, from the module that defines it, so ``import alien_nb`` stays
+fast and imports no pandas, psycopg or cloud SDK.
 """
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
+
+from .core._lazy import lazy_exports as _lazy_exports
 
 __version__ = "0.1.0"
 
@@ -17,7 +24,9 @@ if TYPE_CHECKING:
         BindingConfigInvalid,
         BindingError,
         BindingNotConfigured,
+        CloudCallFailed,
         CloudSettings,
+        CloudSettingsInvalid,
         ConnectionFailed,
         InvalidResource,
         InvalidResourceUpdate,
@@ -29,6 +38,7 @@ if TYPE_CHECKING:
         SecretError,
         SecretResolutionFailed,
         SecretValueInvalid,
+        SqlTextInvalid,
         binding_env_var,
         binding_from_env,
         connection_string,
@@ -38,6 +48,29 @@ if TYPE_CHECKING:
         synced_params,
         validate_update,
     )
+    from .local._errors import (
+        CredentialsRejected,
+        DatabaseNotFound,
+        DataDirInvalid,
+        HomeInvalid,
+        InitFailed,
+        LocalServerError,
+        LockTimeout,
+        MetadataInvalid,
+        ServerAccountError,
+        StartFailed,
+        StopFailed,
+        VersionUnavailable,
+    )
+    from .notebook._database import Database
+    from .notebook._sqlerrors import (
+        CopyNeedsData,
+        ParameterMissing,
+        SqlArgumentInvalid,
+        SqlError,
+        StatementInterrupted,
+        TransactionLost,
+    )
     from .resolver import ConnectionDetails, get_postgres_connection
 
 __all__ = [
@@ -45,19 +78,41 @@ __all__ = [
     "BindingConfigInvalid",
     "BindingError",
     "BindingNotConfigured",
+    "CloudCallFailed",
     "CloudSettings",
+    "CloudSettingsInvalid",
     "ConnectionDetails",
     "ConnectionFailed",
+    "CopyNeedsData",
+    "CredentialsRejected",
+    "DataDirInvalid",
+    "Database",
+    "DatabaseNotFound",
+    "HomeInvalid",
+    "InitFailed",
     "InvalidResource",
     "InvalidResourceUpdate",
+    "LocalServerError",
+    "LockTimeout",
+    "MetadataInvalid",
     "MissingExtra",
     "NoTierFits",
+    "ParameterMissing",
     "Postgres",
     "PostgresBinding",
     "ResourceError",
     "SecretError",
     "SecretResolutionFailed",
     "SecretValueInvalid",
+    "ServerAccountError",
+    "SqlArgumentInvalid",
+    "SqlError",
+    "SqlTextInvalid",
+    "StartFailed",
+    "StatementInterrupted",
+    "StopFailed",
+    "TransactionLost",
+    "VersionUnavailable",
     "binding_env_var",
     "binding_from_env",
     "connection_string",
@@ -69,11 +124,19 @@ __all__ = [
     "validate_update",
 ]
 
-# Every public name loads on first use, from the module that defines it.
+# Where each name is defined. The local and SQL errors come from their modules, not their
+# packages: `except alien_nb.StartFailed` must not import the whole local manager.
+_LOCAL_ERRORS = ["CredentialsRejected", "DataDirInvalid", "DatabaseNotFound", "HomeInvalid", "InitFailed",
+                 "LocalServerError", "LockTimeout", "MetadataInvalid", "ServerAccountError", "StartFailed",
+                 "StopFailed", "VersionUnavailable"]  # fmt: skip
+_SQL_ERRORS = ["CopyNeedsData", "ParameterMissing", "SqlArgumentInvalid", "SqlError", "StatementInterrupted",
+               "TransactionLost"]  # fmt: skip
 _LAZY: dict[str, str] = {
     **dict.fromkeys(__all__, "alien_nb.core"),
-    "ConnectionDetails": "alien_nb.resolver",
-    "get_postgres_connection": "alien_nb.resolver",
+    **dict.fromkeys(["ConnectionDetails", "get_postgres_connection"], "alien_nb.resolver"),
+    **dict.fromkeys(_LOCAL_ERRORS, "alien_nb.local._errors"),
+    **dict.fromkeys(_SQL_ERRORS, "alien_nb.notebook._sqlerrors"),
+    "Database": "alien_nb.notebook._database",
 }
 
 
@@ -90,14 +153,4 @@ def unload_ipython_extension(ipython: Any) -> None:
     unload(ipython)
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'alien_nb' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = _lazy_exports(__name__, _LAZY)

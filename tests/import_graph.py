@@ -195,7 +195,19 @@ class _Finder(ast.NodeVisitor):
                 self._add_dynamic(first.value, package, node, self._when)
             elif name == "import_module":
                 self._lazy_packages.append((package, node.lineno))
+        elif name.lstrip("_") == "lazy_exports" and node.args:
+            # core/_lazy.lazy_exports(__name__, {"Name": "._module"}): the import_module call is
+            # in the helper, the table of names is here.
+            self._lazy_packages.append((self._package_argument_at(node, 0), node.lineno))
         self.generic_visit(node)
+
+    def _package_argument_at(self, call: ast.Call, index: int) -> str | None:
+        argument = call.args[index]
+        if isinstance(argument, ast.Name) and argument.id == "__name__":
+            return self.module
+        if isinstance(argument, ast.Constant) and isinstance(argument.value, str):
+            return argument.value
+        return None
 
     def _package_argument(self, call: ast.Call) -> str | None:
         argument = call.args[1] if len(call.args) > 1 else None

@@ -19,6 +19,7 @@ import pytest
 from alien_nb import demo, vector
 from alien_nb.cli import main
 from alien_nb.core import AlienError, connection_string
+from alien_nb.demo import _digits
 from alien_nb.local import LocalPostgresManager
 from tests.local.conftest import stop_everything
 
@@ -169,7 +170,7 @@ def test_missing_data_set_is_a_clear_error_before_any_server_starts(
 ) -> None:
     (tmp_path / "pkg" / "data").mkdir(parents=True)
     (tmp_path / "pkg" / "data" / "digits.npz").write_bytes(b"not a zip file")
-    monkeypatch.setattr(demo, "files", lambda _package: tmp_path / "pkg")
+    monkeypatch.setattr(_digits, "files", lambda _package: tmp_path / "pkg")
     with pytest.raises(AlienError, match="cannot be read") as caught:
         demo.load_digits()
     assert "Reinstall alien-nb" in (caught.value.hint or "")

@@ -3,8 +3,9 @@ connection strings, sizing, and redaction. No I/O happens here."""
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ._lazy import lazy_exports as _lazy_exports
 
 if TYPE_CHECKING:
     from ._azure_uri import KeyVaultSecretRef, parse_key_vault_uri
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
         aurora_max_acu,
         pick_tier,
     )
+    from ._sql import SqlTextInvalid
 
 # Each name loads its module on first use, so a layer that needs only the
 # redactor or the errors does not pay for the pydantic models.
@@ -84,6 +86,7 @@ _MODULES: dict[str, str] = {
     "SecretError": "._errors",
     "SecretResolutionFailed": "._errors",
     "SecretValueInvalid": "._errors",
+    "SqlTextInvalid": "._sql",
     "Tier": "._sizing",
     "WorkerEnv": "._environ",
     "aurora_max_acu": "._sizing",
@@ -140,6 +143,7 @@ __all__ = [
     "SecretError",
     "SecretResolutionFailed",
     "SecretValueInvalid",
+    "SqlTextInvalid",
     "Tier",
     "WorkerEnv",
     "aurora_max_acu",
@@ -165,14 +169,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _MODULES.get(name)
-    if module is None:
-        raise AttributeError(f"module 'alien_nb.core' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_MODULES))
+__getattr__, __dir__ = _lazy_exports(__name__, _MODULES)

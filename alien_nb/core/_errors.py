@@ -1,4 +1,4 @@
-"""The alien_nb error hierarchy.
+"""The alien_nb error hierarchy: every error alien_nb raises on purpose, wherever it is defined.
 
 ::
 
@@ -12,10 +12,43 @@
     ├── ResourceError
     │   ├── InvalidResource           a resource spec that does not parse
     │   ├── InvalidResourceUpdate     validate_update() refused a change
-    │   └── NoTierFits                no cloud tier is large enough
+    │   ├── NoTierFits                no cloud tier is large enough
+    │   └── CloudCallFailed           a provider API call (create, modify, delete) failed
+    ├── CloudSettingsInvalid          a malformed cloud setting or ALIEN_NB_* variable
     ├── ConnectionFailed              the server is unreachable or refused the login
     ├── MissingExtra                  an optional dependency is not installed
-    └── LocalServerError              (alien_nb.local) the embedded server
+    ├── LocalServerError              the embedded server (alien_nb.local)
+    │   ├── DatabaseNotFound          no local database of that name
+    │   ├── MetadataInvalid           metadata.json is missing or unreadable
+    │   ├── DataDirInvalid            a data directory alien_nb may not use
+    │   ├── StartFailed               the server did not come up
+    │   │   └── CredentialsRejected   it runs, but refuses the recorded login
+    │   ├── HomeInvalid               the home folder cannot hold databases
+    │   ├── InitFailed                initdb could not create the cluster
+    │   ├── StopFailed                the server did not stop
+    │   ├── VersionUnavailable        no installation of the requested major version
+    │   ├── ServerAccountError        running as root, with no account to run the server as
+    │   └── LockTimeout               another process holds the database's lock
+    ├── SqlTextInvalid                a placeholder style alien_nb does not bind
+    ├── SqlError                      a notebook's SQL failed: the server's message
+    │   ├── StatementInterrupted      the connection broke while a statement ran
+    │   └── TransactionLost           the connection closed inside a transaction
+    ├── SqlArgumentInvalid            db.sql() / db.run() got a query or params of the wrong kind
+    ├── ParameterMissing              no Python variable for a :name
+    ├── CopyNeedsData                 a COPY without the file it reads or writes
+    ├── NotebookUnreadable            alien-nb audit: missing, or not a notebook
+    └── VectorError                   a pgvector helper was given something it cannot use
+        ├── InvalidEmbeddings         wrong shape or dtype, NaN, infinity, repeated ids
+        ├── DimensionMismatch         vectors of the wrong dimension
+        ├── TableNotFound             no such table
+        │   └── ColumnNotFound        no such column, or not a vector column
+        ├── InvalidArgument           an option of the wrong type or out of range
+        ├── IndexExists               the index exists already (replace=True rebuilds it)
+        └── ServerRefused             the server refused a helper's statement
+
+Users catch them as ``alien_nb.<Name>``, except the `VectorError` branch, which is
+``alien_nb.vector.<Name>``, and `NotebookUnreadable`, which the ``alien-nb audit`` command
+reports itself. tests/test_imports.py compares this drawing with the real subclass tree.
 
 Every message says what went wrong and, in ``hint``, what to do next. No
 message ever contains a password or a raw input value: errors are built from
@@ -211,9 +244,15 @@ class MissingExtra(AlienError):
 
 
 def show_as_public(namespace: dict[str, Any], module: str = "alien_nb") -> None:
-    """Make tracebacks say ``alien_nb.StartFailed`` rather than the private module path."""
+    """Make tracebacks say ``alien_nb.StartFailed`` rather than the private module path.
+
+    Only the errors defined in ``namespace`` are renamed, not the ones it imports (``AlienError``
+    stays ``alien_nb.AlienError`` when ``alien_nb.vector`` shows its own). The public module must
+    export each of them under the same name, so that pickle and ``help()`` find them there.
+    """
+    defined_here = namespace["__name__"]
     for value in list(namespace.values()):
-        if isinstance(value, type) and issubclass(value, AlienError):
+        if isinstance(value, type) and issubclass(value, AlienError) and value.__module__ == defined_here:
             value.__module__ = module
 
 

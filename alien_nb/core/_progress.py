@@ -11,16 +11,26 @@ off), it appears only after its delay however it is moved, and work that succeed
 at its total. Work that failed leaves it where it stopped, which is what a watcher wants to see.
 
 It sits in core, below every layer that shows progress (vector, notebook, the demo), and imports
-tqdm only when a bar is actually drawn.
+tqdm only when a bar is actually drawn. One `Progress` serves all three ways work is followed:
+
+- counted by the worker: ``bar.update(rows)`` (a bulk load);
+- in named steps: ``with bar.step("building the index"): ...`` (the demo);
+- polled from elsewhere: ``bar.follow(positions)`` moves it from a daemon thread (an index build,
+  followed through the server's progress view).
 """
 
 from __future__ import annotations
 
+import contextlib
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator, Iterator
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeAlias
+
+# What a poller yields: (done, postfix) to move the bar, or None when there is nothing new.
+Position: TypeAlias = tuple[float, str | None] | None
 
 # Set by the notebook layer (which alone knows IPython): True / False when it can tell whether a
 # person is at the frontend, None to fall back to the terminal test.
@@ -55,6 +65,9 @@ class Progress:
         self._delay = delay
         self._started = time.monotonic()
         self._bar: Any = None
+        self._failed = False  # a step raised: the bar closes where it stopped
+        self._follower: threading.Thread | None = None
+        self._stop_following = threading.Event()
         if enabled and self.total and someone_watches():
             from tqdm.auto import tqdm
 
@@ -84,12 +97,51 @@ class Progress:
         if self._bar is not None:
             self._bar.set_description_str(text, refresh=False)
 
+    @contextlib.contextmanager
+    def step(self, description: str) -> Iterator[None]:
+        """One unit of work, shown by its description: counted when it succeeds. A step that
+        raises marks the work failed, so `close` leaves the bar where it stopped."""
+        self.describe(description)
+        try:
+            yield
+        except BaseException:
+            self._failed = True
+            raise
+        self.update(1)
+
+    def follow(self, positions: Generator[Position, None, None], *, every: float = 0.5) -> None:
+        """Move the bar from a daemon thread: every ``every`` seconds, until `close`, take the next
+        position ``(done, postfix)`` (None: nothing new). `close` closes the generator, and so
+        whatever it holds open. A poller that fails stops following; the work never sees it."""
+        if self._bar is None:
+            positions.close()  # nobody watches: nothing to poll for
+            return
+
+        def run() -> None:
+            try:
+                while not self._stop_following.wait(every):
+                    position = next(positions)
+                    if position is not None:
+                        self.show(*position)
+            except Exception:  # StopIteration included: a bar must not break the work it shows
+                pass
+            finally:
+                with contextlib.suppress(Exception):
+                    positions.close()
+
+        self._follower = threading.Thread(target=run, name="alien_nb-progress", daemon=True)
+        self._follower.start()
+
     def close(self, *, complete: bool = True) -> None:
         """Close the bar: at its total when the work succeeded, where it stopped when it failed."""
+        follower, self._follower = self._follower, None
+        if follower is not None:
+            self._stop_following.set()
+            follower.join(timeout=5)
         bar, self._bar = self._bar, None
         if bar is None:
             return
-        if complete:
+        if complete and not self._failed:
             bar.n = self.total
         bar.close()
 

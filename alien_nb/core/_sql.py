@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ._errors import AlienError
+from ._errors import AlienError, show_as_public
 from ._sql_spans import after_identifier, span_end
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -369,3 +369,6 @@ def parse_condition(condition: str, what: str = "where") -> Statement:
             hint='For example where="lang = :lang", with params={"lang": "en"}.',
         )
     return statements[0]
+
+
+show_as_public(globals())  # alien_nb.SqlTextInvalid

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..core import AlienError
+from ..core._errors import show_as_public
 from ..core._sql import Placeholder, Rendered, Statement
 
 if TYPE_CHECKING:
@@ -217,3 +218,6 @@ def visible_tables(conn: psycopg.Connection[Any]) -> list[str]:
     except psycopg.Error:
         return []
     return [r[0] for r in rows]
+
+
+show_as_public(globals())  # alien_nb.SqlError, alien_nb.ParameterMissing, ...

@@ -12,12 +12,17 @@ nothing per request. None of them ever contacts a real cloud.
 - `TlsPostgresProxy`: TLS in front of a plain local Postgres, standing in for a managed endpoint.
 
 The names load on first use, so importing this package needs none of the cloud libraries.
+`MotoServer` needs ``moto[server]`` and `TestCertificateAuthority` (and so `FakeAzure`) needs
+``cryptography``: ``pip install 'alien-nb[emulators]'``; without them they raise `MissingExtra`
+saying so. `FakeGcp` and `TlsPostgresProxy` (given a certificate) need nothing beyond a plain
+install; each fake's client helper needs the matching cloud extra.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ..core._lazy import lazy_exports as _lazy_exports
 
 if TYPE_CHECKING:
     from ._azure import FakeAzure
@@ -51,14 +56,4 @@ _MODULES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _MODULES.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+__getattr__, __dir__ = _lazy_exports(__name__, _MODULES)

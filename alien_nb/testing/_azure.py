@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..core import MissingExtra
 from ._azure_arm import FlexibleServerApi
 from ._azure_credential import FAKE_TOKEN, StubCredential
 from ._azure_keyvault import KeyVaultApi
@@ -125,7 +126,10 @@ class FakeAzure(LoopbackServer):
 
         `stop` closes it.
         """
-        from azure.keyvault.secrets import SecretClient
+        try:
+            from azure.keyvault.secrets import SecretClient
+        except ImportError:
+            raise MissingExtra("azure", "azure-keyvault-secrets") from None
 
         client = SecretClient(
             vault_url=self.url,

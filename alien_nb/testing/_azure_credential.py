@@ -7,6 +7,8 @@ import time
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from ..core import MissingExtra
+
 if TYPE_CHECKING:
     from azure.core.credentials import AccessToken
     from typing_extensions import Self
@@ -36,7 +38,10 @@ class StubCredential:
         enable_cae: bool = False,
         **kwargs: Any,
     ) -> AccessToken:
-        from azure.core.credentials import AccessToken
+        try:
+            from azure.core.credentials import AccessToken
+        except ImportError:
+            raise MissingExtra("azure", "azure-core") from None
 
         with self._lock:
             self.scopes.append(scopes)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..core import MissingExtra
 from ._gcp_secrets import SecretManagerApi
 from ._gcp_sql import CloudSqlApi
 from ._http import LoopbackServer, Route
@@ -97,8 +98,11 @@ class FakeGcp(LoopbackServer):
 
         `stop` closes it. Pass ``retry=None`` to calls that should fail fast.
         """
-        from google.auth.credentials import AnonymousCredentials
-        from google.cloud.secretmanager import SecretManagerServiceClient
+        try:
+            from google.auth.credentials import AnonymousCredentials
+            from google.cloud.secretmanager import SecretManagerServiceClient
+        except ImportError:
+            raise MissingExtra("gcp", "google-cloud-secret-manager") from None
 
         client = SecretManagerServiceClient(
             transport="rest",

@@ -7,6 +7,8 @@ import urllib.request
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from ..core import MissingExtra
+
 if TYPE_CHECKING:
     from moto.server import ThreadedMotoServer
     from typing_extensions import Self
@@ -39,7 +41,10 @@ class MotoServer:
         """Start moto on a free loopback port; return ``self``."""
         if self._server is not None:
             raise RuntimeError(f"MotoServer is already running at {self._url}")
-        from moto.server import ThreadedMotoServer
+        try:
+            from moto.server import ThreadedMotoServer
+        except ImportError:
+            raise MissingExtra("emulators", "moto[server]") from None
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # else a log line per request
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
@@ -96,7 +101,10 @@ class MotoServer:
 
     def client(self, service: str, region: str = "us-east-1") -> Any:
         """A boto3 client for ``service`` pointed here with dummy credentials. `stop` closes it."""
-        import boto3  # type: ignore[import-untyped,unused-ignore]
+        try:
+            import boto3  # type: ignore[import-untyped,unused-ignore]
+        except ImportError:
+            raise MissingExtra("aws", "boto3") from None
 
         client = boto3.client(
             service,

@@ -1,22 +1,22 @@
-"""A throwaway certificate authority for TLS on loopback."""
+"""A throwaway certificate authority for TLS on loopback.
+
+The certificates themselves are built in ``_x509`` (``cryptography``, of the ``emulators``
+extra), imported by the first `TestCertificateAuthority`; `IssuedCertificate` needs only ``ssl``.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
 import os
 import ssl
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from ..core import MissingExtra
 
-_BACKDATE = dt.timedelta(days=1)
-_LIFETIME = dt.timedelta(days=2)
+if TYPE_CHECKING:
+    from ._x509 import Authority
 
 
 @dataclass(frozen=True)
@@ -71,25 +71,8 @@ class TestCertificateAuthority:
     __test__ = False  # not a pytest test class
 
     def __init__(self, common_name: str = "alien_nb test CA") -> None:
-        now = dt.datetime.now(dt.timezone.utc)
-        self._key = ec.generate_private_key(ec.SECP256R1())
-        self._name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-        public = self._key.public_key()
-        self._cert = (
-            x509.CertificateBuilder()
-            .subject_name(self._name)
-            .issuer_name(self._name)
-            .public_key(public)
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - _BACKDATE)
-            .not_valid_after(now + _LIFETIME)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(_key_usage(cert_sign=True), critical=True)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(public), critical=False)
-            .sign(self._key, hashes.SHA256())
-        )
-        self._cert_pem = self._cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
+        self._authority = _authority(common_name)
+        self._cert_pem = self._authority.cert_pem
 
     @property
     def cert_pem(self) -> str:
@@ -114,56 +97,13 @@ class TestCertificateAuthority:
         """
         if not names:
             raise ValueError("issue() needs at least one DNS name or IP address")
-        sans: list[x509.GeneralName] = []
-        for name in names:
-            try:
-                sans.append(x509.IPAddress(ipaddress.ip_address(name)))
-            except ValueError:
-                sans.append(x509.DNSName(name))
-        now = dt.datetime.now(dt.timezone.utc)
-        key = ec.generate_private_key(ec.SECP256R1())
-        ca_ski = self._cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
-            .issuer_name(self._name)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - _BACKDATE)
-            .not_valid_after(now + _LIFETIME)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(_key_usage(cert_sign=False), critical=True)
-            .add_extension(
-                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
-                critical=False,
-            )
-            .add_extension(x509.SubjectAlternativeName(sans), critical=False)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-            .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False
-            )
-            .sign(self._key, hashes.SHA256())
-        )
-        key_pem = key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-        return IssuedCertificate(
-            cert_pem=cert.public_bytes(serialization.Encoding.PEM).decode("ascii"),
-            key_pem=key_pem.decode("ascii"),
-            ca_pem=self._cert_pem,
-            names=tuple(names),
-        )
+        cert_pem, key_pem = self._authority.issue(names)
+        return IssuedCertificate(cert_pem, key_pem, ca_pem=self._cert_pem, names=tuple(names))
 
 
-def _key_usage(*, cert_sign: bool) -> x509.KeyUsage:
-    return x509.KeyUsage(
-        digital_signature=True,
-        content_commitment=False,
-        key_encipherment=False,
-        data_encipherment=False,
-        key_agreement=not cert_sign,
-        key_cert_sign=cert_sign,
-        crl_sign=cert_sign,
-        encipher_only=False,
-        decipher_only=False,
-    )
+def _authority(common_name: str) -> Authority:
+    try:
+        from ._x509 import Authority
+    except ImportError:
+        raise MissingExtra("emulators", "cryptography") from None
+    return Authority(common_name)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import math
 import os
-import threading
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +14,7 @@ import psycopg
 from psycopg import sql
 
 from ..core import format_size
-from ..core._progress import Progress, someone_watches
+from ..core._progress import Position, Progress
 from . import _args as args
 from ._errors import IndexExists, IndexMemoryWarning, InvalidArgument
 from ._metrics import metric as get_metric
@@ -187,11 +186,13 @@ def _create_index(
         sql.Identifier(name), split_name(table), sql.SQL(method), sql.Identifier(column),
         sql.SQL(opclass(kind)), with_opts,
     )  # fmt: skip
-    watcher = _ProgressWatcher(conn, rows) if progress and someone_watches() else None
     schema = sql.Identifier(*table.split(".")[:-1], name) if "." in table else sql.Identifier(name)
     started = time.perf_counter()
-    built = False
-    try:
+    # The poller sees the build's last state at best half a second late, so the bar is closed by
+    # the build's outcome (complete when CREATE INDEX returned), never by the last poll.
+    with Progress(max(rows, 1), "building index", enabled=progress, delay=2.0, unit=" rows") as bar:
+        if bar.drawn:  # a second connection only for a bar someone sees
+            bar.follow(_build_positions(conn, rows))
         build_settings = {
             "maintenance_work_mem": f"{mwm // 1024}kB",
             "max_parallel_maintenance_workers": str(workers),
@@ -203,10 +204,6 @@ def _create_index(
                 conn.execute(statement)
             except psycopg.errors.DuplicateTable:
                 raise IndexExists(name) from None
-        built = True
-    finally:
-        if watcher is not None:
-            watcher.stop(complete=built)
     seconds = time.perf_counter() - started
     found = conn.execute("SELECT pg_relation_size(to_regclass(%s))", (schema.as_string(conn),)).fetchone()
     size = int(found[0]) if found else 0
@@ -225,46 +222,29 @@ def _current_mwm(conn: psycopg.Connection[Any]) -> int:
     return int(row[0]) if row else 64 * MiB
 
 
-class _ProgressWatcher:
-    """Polls pg_stat_progress_create_index from a second connection into a progress bar.
+def _build_positions(conn: psycopg.Connection[Any], rows: int) -> Generator[Position, None, None]:
+    """The build's progress, from pg_stat_progress_create_index on a second connection.
 
-    The poller sees the build's last state at best half a second late, so the bar is closed by
-    the build's outcome (complete when CREATE INDEX returned), never by the last poll.
+    The connection details are taken at once, in the caller's thread; the poller connects on its
+    first poll, so a build over within half a second opens nothing.
     """
+    pid = conn.info.backend_pid
+    params: dict[str, Any] = {**conn.info.get_parameters(), "password": conn.info.password or ""}
+    return _poll_build(params, pid, rows)
 
-    def __init__(self, conn: psycopg.Connection[Any], rows: int) -> None:
-        self._pid = conn.info.backend_pid
-        self._params: dict[str, Any] = {**conn.info.get_parameters(), "password": conn.info.password or ""}
-        # Made here, in the caller's thread: whether someone watches is a property of the caller's run.
-        self._bar = Progress(max(rows, 1), "building index", delay=2.0, unit=" rows")
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="alien_nb-index-progress", daemon=True)
-        self._thread.start()
 
-    def stop(self, *, complete: bool) -> None:
-        self._done.set()
-        self._thread.join(timeout=5)
-        self._bar.close(complete=complete)
-
-    def _run(self) -> None:
-        try:
-            watcher = psycopg.connect(**self._params, autocommit=True)
-        except psycopg.Error:
-            return
-        try:
-            with watcher:
-                while not self._done.wait(0.5):
-                    row = watcher.execute(
-                        "SELECT phase, tuples_done, tuples_total, blocks_done, blocks_total "
-                        "FROM pg_stat_progress_create_index WHERE pid = %s",
-                        (self._pid,),
-                    ).fetchone()
-                    if row is None:
-                        continue
-                    phase, tuples_done, tuples_total, blocks_done, blocks_total = row
-                    # Phases count tuples or blocks: shown as the same fraction of the table's rows.
-                    done, total = (tuples_done, tuples_total) if tuples_total else (blocks_done, blocks_total)
-                    if total:
-                        self._bar.show(self._bar.total * done / total, str(phase))
-        except psycopg.Error:
-            pass
+def _poll_build(params: dict[str, Any], pid: int, rows: int) -> Generator[Position, None, None]:
+    with psycopg.connect(**params, autocommit=True) as watcher:
+        while True:
+            row = watcher.execute(
+                "SELECT phase, tuples_done, tuples_total, blocks_done, blocks_total "
+                "FROM pg_stat_progress_create_index WHERE pid = %s",
+                (pid,),
+            ).fetchone()
+            if row is None:
+                yield None
+                continue
+            phase, tuples_done, tuples_total, blocks_done, blocks_total = row
+            # Phases count tuples or blocks: shown as the same fraction of the table's rows.
+            done, total = (tuples_done, tuples_total) if tuples_total else (blocks_done, blocks_total)
+            yield (max(rows, 1) * done / total, str(phase)) if total else None
