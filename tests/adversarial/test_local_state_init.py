@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from alien_nb.local import DataDirInvalid, LocalPostgresManager
-from alien_nb.local import _manager as manager_module
+from alien_nb.local import _cluster as cluster_module
 from alien_nb.local._state import DesiredState, read_state, write_state
 from tests.local.conftest import Notices
 
@@ -103,7 +103,7 @@ def test_a_first_start_killed_before_initdb_finished_recovers(
         raise Killed
 
     manager = LocalPostgresManager(home, notify=notices, monitor=False)
-    monkeypatch.setattr(manager_module.subprocess, "run", killed)  # the moment initdb would run
+    monkeypatch.setattr(cluster_module.subprocess, "run", killed)  # the moment initdb would run
     with pytest.raises(Killed):
         manager.start("fresh")
     monkeypatch.undo()
