@@ -27,7 +27,7 @@ from alien_nb.local import (
 )
 from alien_nb.local._files import processes_in
 from alien_nb.local._lock import release, try_lock
-from alien_nb.local._ports import port_is_free
+from alien_nb.local._ports import LoopbackPorts, port_is_free
 from alien_nb.local._postmaster import read_postmaster_pid
 from tests.local.conftest import Notices, SteppedMonitor, secret_spellings
 
@@ -184,6 +184,42 @@ def test_port_taken_while_stopped(manager: LocalPostgresManager, notices: Notice
             assert conn.execute("SELECT current_database()").fetchone() == ("port-db",)
     assert moved.inline_password == first.inline_password
     assert not list(manager.paths("port-db").root.glob(".*.tmp"))
+
+
+class _RacedPorts(LoopbackPorts):
+    """Hands out ``taken`` first and calls it free once: another program binds it between check and launch."""
+
+    def __init__(self, taken: int) -> None:
+        self.taken = taken
+        self.handed_out = self.lied = False
+
+    def free_port(self) -> int:
+        if not self.handed_out:
+            self.handed_out = True
+            return self.taken
+        return super().free_port()
+
+    def is_free(self, port: int) -> bool:
+        if port == self.taken and not self.lied:
+            self.lied = True
+            return True
+        return super().is_free(port)
+
+
+def test_a_port_lost_at_launch_is_picked_again(home: Path, notices: Notices) -> None:
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        taken = squatter.getsockname()[1]
+        manager = LocalPostgresManager(home, notify=notices, monitor=False, ports=_RacedPorts(taken))
+        binding = manager.start("race-port-db")
+        assert binding.port != taken
+        assert manager.binding("race-port-db").port == binding.port
+        assert any(str(taken) in n and str(binding.port) in n for n in notices), notices
+        assert "could not bind" in manager.log_path("race-port-db").read_text()  # the first launch lost
+        with connect(binding) as conn:
+            assert conn.execute("SELECT current_database()").fetchone() == ("race-port-db",)
+    manager.stop("race-port-db")
 
 
 def _tree_digest(folder: Path) -> str:
