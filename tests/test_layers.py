@@ -52,11 +52,6 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
 IPYTHON = frozenset({"IPython", "ipywidgets", "ipykernel", "traitlets", "comm"})
 
 # Circles another branch of issue 13 removes; reported as xfail while they last.
-KNOWN_CYCLES = [
-    frozenset({"alien_nb.local._manager", "alien_nb.local._monitor"}),
-]
-
-
 def layer_of(module: str) -> str | None:
     """The layer of an alien_nb module, or None for a module outside every layer."""
     parts = module.split(".")
@@ -144,11 +139,8 @@ def test_every_import_of_the_package_names_a_module_that_exists(package_imports:
 
 def test_no_modules_import_each_other_in_a_circle(package_imports: list[Import]) -> None:
     circles = find_cycles(internal(package_imports))
-    unknown = [circle for circle in circles if circle.modules not in KNOWN_CYCLES]
-    if unknown:
-        pytest.fail("import circles:\n" + "\n".join(map(str, unknown)), pytrace=False)
     if circles:
-        pytest.xfail("a known circle, removed by the local/ branch of issue 13:\n" + str(circles[0]))
+        pytest.fail("import circles:\n" + "\n".join(map(str, circles)), pytrace=False)
 
 
 # -- the checks themselves, on made-up imports -----------------------------------------------------

@@ -53,32 +53,52 @@ def has_cluster_files(data: Path) -> bool:
     return data.is_dir() and any(data.iterdir())
 
 
-def write_private(path: Path, text: str) -> None:
+def create_private(path: Path, text: str) -> None:
+    """A new 0600 file, never through a symlink, failing if anything is there (initdb's one-shot pwfile)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(text)
 
 
-def replace_private(path: Path, text: str, tmp: Path) -> None:
-    """Put ``text`` at ``path`` atomically and durably: a 0600 ``tmp`` beside it (never through a
-    symlink), fsync, rename over, fsync the folder, so a crash or power cut leaves the old file
-    or the new one, never an empty or half-written one."""
+def temp_glob(name: str) -> str:
+    """The pattern of the temp files `replace_private` makes for a file named ``name``."""
+    return f".{name}.*.tmp"
+
+
+def replace_private(
+    path: Path, text: str, *, temp_dir: Path | None = None, owner: tuple[int, int] | None = None
+) -> None:
+    """Put ``text`` at ``path`` atomically and durably: the one writer of metadata, state and conf.
+
+    A fresh 0600 temp file (O_EXCL, never through a symlink) named after
+    `temp_glob` in ``temp_dir`` (default: beside ``path``), chowned to
+    ``owner`` (uid, gid) if given, fsynced, renamed over ``path``, and the
+    folders fsynced, so a crash or power cut leaves the old file or the new
+    one, never an empty or half-written one. ``temp_dir`` lets the server
+    config be written in our own folder rather than in data/, where the
+    server account could plant a symlink; it must be on the same file system.
+    """
+    folder = temp_dir if temp_dir is not None else path.parent
+    tmp = folder / f".{path.name}.{os.getpid()}.tmp"
     tmp.unlink(missing_ok=True)  # a killed writer's leftover (every writer holds the database lock)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
+            if owner is not None:
+                os.fchown(f.fileno(), *owner)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    for changed in dict.fromkeys((path.parent, folder)):  # the rename changed both folders
+        dir_fd = os.open(changed, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
 
 
 def open_log(path: Path) -> BinaryIO:

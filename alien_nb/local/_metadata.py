@@ -22,7 +22,7 @@ from pydantic import SecretStr
 
 from ..core import LocalPostgresBinding
 from ..core._redact import remember_secret
-from ._files import replace_private
+from ._files import replace_private, temp_glob
 
 _ALPHABET = string.ascii_letters + string.digits
 PASSWORD_LENGTH = 24
@@ -141,14 +141,10 @@ def read_metadata(path: Path, *, on_loose_mode: Callable[[int], None] | None = N
     )
 
 
-TEMP_GLOB = ".metadata.json.*.tmp"
-
-
-def temp_path(path: Path) -> Path:
-    """The temp file `write_metadata` renames into place; it holds the password until then."""
-    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+#: The temp files `write_metadata` renames into place; each holds the password until then.
+TEMP_GLOB = temp_glob("metadata.json")
 
 
 def write_metadata(path: Path, metadata: Metadata) -> None:
-    """Write atomically: a 0600 temp file beside it, fsync, rename over."""
-    replace_private(path, metadata._to_json(), temp_path(path))
+    """Write atomically and durably (`replace_private`), mode 0600."""
+    replace_private(path, metadata._to_json())

@@ -2,28 +2,39 @@
 
 It watches every database under the manager's home whose state says
 "running" (so it also adopts servers whose kernel died), and takes the
-database lock before restarting, so many monitors never race.
+database lock before restarting, so many monitors never race. It knows
+nothing of the manager: it is handed which databases exist and how to
+restart one, as plain callables.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from ..core import AlienError
-
-if TYPE_CHECKING:
-    from ._manager import LocalPostgresManager
+from ._context import Clock, SystemClock
 
 logger = logging.getLogger("alien_nb.local")
 
 
 class ServerMonitor(threading.Thread):
-    def __init__(self, manager: LocalPostgresManager, *, interval: float = 1.0) -> None:
+    """Every ``interval`` seconds, ``restart_if_down(name)`` for each of ``names()``."""
+
+    def __init__(
+        self,
+        names: Callable[[], list[str]],
+        restart_if_down: Callable[[str], bool],
+        *,
+        interval: float = 1.0,
+        clock: Clock | None = None,
+    ) -> None:
         super().__init__(name="alien_nb-server-monitor", daemon=True)
-        self.manager = manager
+        self._names = names
+        self._restart_if_down = restart_if_down
         self.interval = interval
+        self._clock = clock or SystemClock()
         self._stopped = threading.Event()
         self._reported: dict[str, str] = {}
 
@@ -31,18 +42,17 @@ class ServerMonitor(threading.Thread):
         self._stopped.set()
 
     def run(self) -> None:
-        while not self._stopped.wait(self.interval):
+        while not self._clock.wait(self._stopped, self.interval):
             self.check_once()
 
     def check_once(self) -> None:
-        root = self.manager.home / "postgres"
         try:
-            names = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+            names = self._names()
         except OSError:
             return
         for name in names:
             try:
-                self.manager._restart_if_down(name)
+                self._restart_if_down(name)
                 self._reported.pop(name, None)
             except AlienError as exc:
                 # Retried every tick (orphaned backends may still hold shared

@@ -27,3 +27,13 @@ def port_is_free(port: int) -> bool:
         except OSError:
             return False
         return True
+
+
+class LoopbackPorts:
+    """The real port picker (see `_context.PortPicker`): the kernel's choice on 127.0.0.1."""
+
+    def free_port(self) -> int:
+        return free_loopback_port()
+
+    def is_free(self, port: int) -> bool:
+        return port_is_free(port)

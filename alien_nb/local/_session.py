@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ._layout import DatabasePaths
 from ._metadata import HOST, Metadata
+from ._probe import ProbeResult, probe_login
 
 
 def connect_host(paths: DatabasePaths, port: int) -> str:
@@ -34,3 +35,19 @@ def connect_scram(paths: DatabasePaths, metadata: Metadata, dbname: str, *, time
         sslmode="disable",  # loopback or socket only; the server has no certificate
         gssencmode="disable",
     )
+
+
+def login(paths: DatabasePaths, metadata: Metadata, database: str) -> ProbeResult:
+    """One SCRAM-only test login with the recorded credentials, through the socket when there is one."""
+    port = metadata.port
+    socket_file = paths.socket_file(port) if connect_host(paths, port) != HOST else None
+    return probe_login(
+        socket_file=socket_file, port=port, user=metadata.username, password=metadata.password,
+        database=database,
+    )  # fmt: skip
+
+
+def probe(paths: DatabasePaths, metadata: Metadata) -> str:
+    """A quick SCRAM login (Unix socket when there is one): "ok", "rejected" or "unreachable"."""
+    result = login(paths, metadata, metadata.database)
+    return "ok" if result.ok else "rejected" if result.rejected else "unreachable"

@@ -61,4 +61,4 @@ def write_state(path: Path, state: DesiredState) -> None:
     Durable because ``initialized`` is what stands between a missing data
     directory and a fresh initdb: a power cut must not leave an empty file.
     """
-    replace_private(path, json.dumps(asdict(state)), path.with_name(f".{path.name}.{os.getpid()}.tmp"))
+    replace_private(path, json.dumps(asdict(state)))

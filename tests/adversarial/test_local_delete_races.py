@@ -19,6 +19,7 @@ import pytest
 from alien_nb import AlienError
 from alien_nb.local import DatabaseNotFound, LocalPostgresManager
 from alien_nb.local import _manager as manager_module
+from alien_nb.local import _private as private_module
 from alien_nb.local._layout import dir_size
 from alien_nb.local._lock import database_lock
 from alien_nb.local._metadata import read_metadata
@@ -85,7 +86,7 @@ def test_binding_of_a_database_deleted_meanwhile_is_database_not_found(
         shutil.rmtree(paths.root)
         return real_read(path, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(manager_module, "read_metadata", deleted_first)
+    monkeypatch.setattr(private_module, "read_metadata", deleted_first)
     with pytest.raises(DatabaseNotFound):
         folder_only.binding("gone")
 

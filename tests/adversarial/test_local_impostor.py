@@ -73,7 +73,9 @@ def test_monitor_restart_while_an_impostor_holds_the_port(home: Path, notices: N
     while not port_is_free(first.port) and time.monotonic() < deadline:
         time.sleep(0.01)
     with Impostor(first.port, method=auth) as fake:
-        monitor = ServerMonitor(manager, interval=60)  # driven by hand: the real check, no timing
+        monitor = ServerMonitor(
+            manager.names, manager._restart_if_down, interval=60
+        )  # driven by hand: the real check, no timing
         deadline_checks = 200
         while deadline_checks and not any("restarted" in n for n in notices):
             monitor.check_once()  # the killed server's children may hold its memory for a moment

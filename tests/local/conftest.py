@@ -6,6 +6,7 @@ import os
 import shutil
 import signal
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,12 +15,48 @@ from urllib.parse import quote
 import pytest
 
 from alien_nb.local import LocalPostgresManager
+from alien_nb.local._context import SystemClock
 from alien_nb.local._postmaster import is_postgres_process, read_postmaster_pid
 
 
 class Notices(list[str]):
     def __call__(self, message: str) -> None:
         self.append(message)
+
+
+class SteppedMonitor(SystemClock):
+    """A clock whose monitor periods end only when the test says: `step` runs one check, then returns.
+
+    Everything else (polling while a server starts or stops) keeps real time.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._permits = 0
+        self._pauses = 0  # how often the monitor began a pause: one more than the checks it finished
+        self._pausing = False
+
+    def wait(self, stop: threading.Event, seconds: float) -> bool:
+        with self._cond:
+            self._pauses += 1
+            self._pausing = True
+            self._cond.notify_all()
+            while not self._permits and not stop.is_set():
+                self._cond.wait(0.05)
+            self._pausing = False
+            if stop.is_set():
+                return True
+            self._permits -= 1
+            return False
+
+    def step(self, timeout: float = 60) -> None:
+        """Let the monitor check every database once; return when that check is over."""
+        with self._cond:
+            assert self._cond.wait_for(lambda: self._pausing, timeout), "the monitor is not running"
+            seen = self._pauses
+            self._permits = 1
+            self._cond.notify_all()
+            assert self._cond.wait_for(lambda: self._pauses > seen, timeout), "the check did not end"
 
 
 def stop_everything(home: Path) -> None:

@@ -25,9 +25,11 @@ from alien_nb.local import (
     VersionUnavailable,
     system_installations,
 )
+from alien_nb.local._files import processes_in
 from alien_nb.local._lock import release, try_lock
+from alien_nb.local._ports import LoopbackPorts, port_is_free
 from alien_nb.local._postmaster import read_postmaster_pid
-from tests.local.conftest import Notices, secret_spellings
+from tests.local.conftest import Notices, SteppedMonitor, secret_spellings
 
 
 def connect(binding: LocalPostgresBinding) -> psycopg.Connection:
@@ -184,6 +186,42 @@ def test_port_taken_while_stopped(manager: LocalPostgresManager, notices: Notice
     assert not list(manager.paths("port-db").root.glob(".*.tmp"))
 
 
+class _RacedPorts(LoopbackPorts):
+    """Hands out ``taken`` first and calls it free once: another program binds it between check and launch."""
+
+    def __init__(self, taken: int) -> None:
+        self.taken = taken
+        self.handed_out = self.lied = False
+
+    def free_port(self) -> int:
+        if not self.handed_out:
+            self.handed_out = True
+            return self.taken
+        return super().free_port()
+
+    def is_free(self, port: int) -> bool:
+        if port == self.taken and not self.lied:
+            self.lied = True
+            return True
+        return super().is_free(port)
+
+
+def test_a_port_lost_at_launch_is_picked_again(home: Path, notices: Notices) -> None:
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        taken = squatter.getsockname()[1]
+        manager = LocalPostgresManager(home, notify=notices, monitor=False, ports=_RacedPorts(taken))
+        binding = manager.start("race-port-db")
+        assert binding.port != taken
+        assert manager.binding("race-port-db").port == binding.port
+        assert any(str(taken) in n and str(binding.port) in n for n in notices), notices
+        assert "could not bind" in manager.log_path("race-port-db").read_text()  # the first launch lost
+        with connect(binding) as conn:
+            assert conn.execute("SELECT current_database()").fetchone() == ("race-port-db",)
+    manager.stop("race-port-db")
+
+
 def _tree_digest(folder: Path) -> str:
     digest = hashlib.sha256()
     for path in sorted(folder.rglob("*")):
@@ -336,30 +374,40 @@ def test_dead_lock_holder_never_blocks(manager: LocalPostgresManager, home: Path
     manager.start("lock-db")
 
 
+def _wait_for_its_backends(manager: LocalPostgresManager, name: str) -> None:
+    """Until the children of a killed postmaster (working in its data dir) have noticed and exited.
+
+    A wait on the killed server itself, not on the monitor: a restart before it
+    would find the port and the shared memory still held.
+    """
+    data = manager.paths(name).data
+    deadline = time.monotonic() + 30
+    while processes_in(data) and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
 def test_monitor_restarts_a_killed_server(home: Path, notices: Notices) -> None:
-    manager = LocalPostgresManager(home, notify=notices, monitor=True, monitor_interval=0.2)
+    clock = SteppedMonitor()  # the real monitor thread, checking when told to: no waiting on its period
+    manager = LocalPostgresManager(home, notify=notices, monitor=True, clock=clock)
     binding = manager.start("crash-db")
     with connect(binding) as conn:
         conn.execute("CREATE TABLE kept (id int)")
         conn.execute("INSERT INTO kept SELECT generate_series(1, 1000)")
     pid = postmaster_pid(manager, "crash-db")
     os.kill(pid, 9)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        status = manager.status("crash-db")
-        if status.lifecycle == "running" and status.pid not in (None, pid):
+    _wait_for_its_backends(manager, "crash-db")
+    for _ in range(300):  # the killed server's children may hold its shared memory for a moment
+        clock.step()
+        if any("restarted" in n for n in notices):
             break
-        time.sleep(0.1)
-    else:
-        pytest.fail(f"not restarted: {manager.status('crash-db')}")
-    deadline = time.monotonic() + 10  # the notice follows the restart, from the monitor thread
-    while not any("restarted" in n for n in notices) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert any("restarted" in n for n in notices)
+    assert any("restarted" in n for n in notices), notices
+    status = manager.status("crash-db")
+    assert status.lifecycle == "running" and status.pid not in (None, pid), status
     with connect(manager.binding("crash-db")) as conn:
         assert conn.execute("SELECT count(*) FROM kept").fetchone() == (1000,)
     manager.stop("crash-db")
-    time.sleep(0.6)  # a stopped database stays stopped: the monitor leaves it alone
+    clock.step()  # a stopped database stays stopped: the monitor checks it, and leaves it alone
+    clock.step()
     assert manager.status("crash-db").lifecycle == "stopped"
     manager.close()
 
@@ -371,16 +419,20 @@ def test_orphaned_server_is_adopted_by_a_new_process(home: Path) -> None:
         f"LocalPostgresManager({str(home)!r}, notify=print).start('orphan-db'); os._exit(0)"
     )
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
-    manager = LocalPostgresManager(home, notify=lambda _m: None, monitor=True, monitor_interval=0.2)
+    clock = SteppedMonitor()
+    manager = LocalPostgresManager(home, notify=lambda _m: None, monitor=True, clock=clock)
     first = manager.start("orphan-db")
     pid = postmaster_pid(manager, "orphan-db")
     os.kill(pid, 9)  # not our child: reaped by init, restarted by our monitor
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    # Its orphaned backends hold the listening socket until they notice: the old binding stays
+    # valid only if the restart finds the port free again (else it moves, as it should).
+    _wait_for_its_backends(manager, "orphan-db")
+    assert port_is_free(first.port)
+    for _ in range(300):
+        clock.step()
         status = manager.status("orphan-db")
         if status.lifecycle == "running" and status.pid not in (None, pid):
             break
-        time.sleep(0.1)
     else:
         pytest.fail(f"not restarted: {manager.status('orphan-db')}")
     with connect(first) as conn:

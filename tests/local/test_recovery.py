@@ -108,7 +108,7 @@ def test_the_monitor_restarts_through_a_recycled_pid(home: Path, notices: Notice
     data = manager.paths("mon-db").data
     with _postgres_lookalike(data) as pid:
         _plant(data, old, pid)
-        monitor = ServerMonitor(manager, interval=60)
+        monitor = ServerMonitor(manager.names, manager._restart_if_down, interval=60)
         for _ in range(200):  # orphaned backends may hold the shared memory for a moment
             monitor.check_once()
             if any("restarted" in n for n in notices):
