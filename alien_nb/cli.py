@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from .core import AlienError, binding_env_var, format_size, redacted_connection_string
+from .core._backends import BACKENDS, LOCAL
 
 EXIT_FAILED, EXIT_USAGE, EXIT_BUG = 1, 2, 70
 
@@ -87,11 +88,8 @@ def _cloud(args: argparse.Namespace) -> Any:
 def cmd_start_cloud(args: argparse.Namespace) -> int:
     from .core import Postgres
 
-    spec: dict[str, Any] = {"id": args.name, "highAvailability": args.ha}
-    for key in ("version", "cpu", "memory", "storage"):
-        if getattr(args, key) is not None:
-            spec[key] = getattr(args, key)
-    resource = Postgres.parse(spec)
+    resource = Postgres.from_options(args.name, version=args.version, cpu=args.cpu, memory=args.memory,
+                                     storage=args.storage, high_availability=args.ha)  # fmt: skip
     controller = _cloud(args)
     plan = controller.plan(resource)
     if args.plan:
@@ -111,7 +109,7 @@ def cmd_start_cloud(args: argparse.Namespace) -> int:
 
 
 def cmd_start(args: argparse.Namespace) -> int:
-    if args.backend != "local":
+    if args.backend != LOCAL:
         return cmd_start_cloud(args)
     flags = [f"--{k}" for k in ("plan", "cpu", "memory", "ha", "region") if getattr(args, k)]
     if flags:
@@ -153,7 +151,7 @@ def _status_line(s: Any) -> str:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    if args.backend != "local":
+    if args.backend != LOCAL:
         if not args.name:
             raise AlienError(
                 f"Name the {args.backend} database to look at.",
@@ -198,7 +196,7 @@ def _confirm(args: argparse.Namespace, question: str) -> bool:
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
-    if args.backend != "local":
+    if args.backend != LOCAL:
         if not _confirm(
             args, f"Delete {args.backend} database {args.name!r}, its data and its password secret?"
         ):
@@ -398,7 +396,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def backend(p: Any) -> None:
         p.add_argument(
-            "--backend", default="local", choices=["local", "aurora", "cloud-sql", "flexible-server"],
+            "--backend", default=LOCAL, choices=BACKENDS,
             help="local (default) or a managed cloud Postgres (billable; see --plan)",
         )  # fmt: skip
         p.add_argument("--region", help="cloud: AWS region, GCP region or Azure location")

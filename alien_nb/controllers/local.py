@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..core import InvalidResourceUpdate, LocalPostgresBinding, Postgres, validate_update
+from ..core._backends import LOCAL
 from ..local import LocalPostgresManager, LocalStatus
 from ._base import PostgresController
 
@@ -15,7 +16,7 @@ class LocalPostgresController(PostgresController):
     bundled major unless the resource names one.
     """
 
-    backend = "local"
+    backend = LOCAL
 
     def __init__(self, manager: LocalPostgresManager | None = None) -> None:
         self.manager = manager or LocalPostgresManager()

@@ -35,12 +35,11 @@ from pydantic import (
 )
 
 from ._azure_uri import KeyVaultSecretRef, parse_key_vault_uri
+from ._backends import SERVICES as SERVICES  # still importable from here, as before
 from ._conninfo import is_ipv6_literal
 from ._errors import BindingConfigInvalid
 from ._pydantic import BASE_CONFIG, describe_errors
 from ._redact import remember_secret
-
-SERVICES = ("local-postgres", "external", "aurora", "cloud-sql", "flexible-server")
 
 
 def _check_text(value: str) -> str:

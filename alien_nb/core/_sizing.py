@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from ._backends import AURORA, CLOUD_BACKENDS, CLOUD_SQL, FLEXIBLE_SERVER
 from ._errors import NoTierFits
 from ._quantity import GiB, format_size
 
@@ -112,8 +113,7 @@ AURORA_LARGEST_MAX_ACU = 256.0
 # $0.12 per ACU-hour (aurora-postgresql, standard storage config, us-east-1).
 _AURORA_USD_PER_ACU_HOUR = 0.12
 
-_TABLES = {"cloud-sql": CLOUD_SQL_TIERS, "flexible-server": FLEXIBLE_SERVER_TIERS}
-BACKENDS = ("aurora", "cloud-sql", "flexible-server")
+_TABLES = {CLOUD_SQL: CLOUD_SQL_TIERS, FLEXIBLE_SERVER: FLEXIBLE_SERVER_TIERS}
 
 
 def aurora_max_acu(memory_bytes: int | None) -> float:
@@ -150,7 +150,7 @@ def pick_tier(
     Raise `NoTierFits` naming the largest tier if none is large enough, and
     `ValueError` for an unknown backend.
     """
-    if backend == "aurora":
+    if backend == AURORA:
         max_acu = aurora_max_acu(memory)
         memory_bytes = int(max_acu * AURORA_GIB_PER_ACU * GiB)
         return Tier(
@@ -159,7 +159,7 @@ def pick_tier(
         )  # fmt: skip
     table = _TABLES.get(backend)
     if table is None:
-        raise ValueError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")
+        raise ValueError(f"unknown backend {backend!r}; expected one of {', '.join(CLOUD_BACKENDS)}")
     fits = [
         tier
         for tier in table

@@ -15,6 +15,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_exp
 from IPython.core.magic_arguments import MagicArgumentParser
 from traitlets import Bool, Int, Unicode
 
+from ..core._backends import BACKENDS, LOCAL
 from ..core._redact import Redactor
 
 if TYPE_CHECKING:
@@ -101,8 +102,8 @@ def _start_parser() -> MagicArgumentParser:
     )
     p.add_argument(
         "--backend",
-        default="local",
-        choices=["local", "aurora", "cloud-sql", "flexible-server"],
+        default=LOCAL,
+        choices=BACKENDS,
         help="where it runs (default local; the cloud ones create billable resources)",
     )
     p.add_argument(
@@ -327,7 +328,7 @@ class AlienPostgresMagics(Magics):
                     raise ValueError("must be more than zero, like 20Gi")
             except ValueError as exc:
                 raise _usage(f"--storage {exc}", self.commands["start"][1]) from None
-        if args.backend != "local":
+        if args.backend != LOCAL:
             return self._start_cloud(args)
         flags = {"--plan": args.plan, "--cpu": args.cpu, "--memory": args.memory, "--ha": args.ha,
                  "--region": args.region}  # fmt: skip
@@ -343,11 +344,8 @@ class AlienPostgresMagics(Magics):
     def _start_cloud(self, args: argparse.Namespace) -> Any:
         from ..core import Postgres
 
-        spec: dict[str, Any] = {"id": args.name, "highAvailability": args.ha}
-        for key in ("version", "cpu", "memory", "storage"):
-            if getattr(args, key) is not None:
-                spec[key] = getattr(args, key)
-        resource = Postgres.parse(spec)
+        resource = Postgres.from_options(args.name, version=args.version, cpu=args.cpu, memory=args.memory,
+                                         storage=args.storage, high_availability=args.ha)  # fmt: skip
         if args.plan:
             return self.state.cloud_controller(args.backend, region=args.region).plan(resource)
         db = self.state.create_cloud(resource, args.backend, region=args.region)
