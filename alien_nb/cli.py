@@ -24,44 +24,40 @@ import os
 import shutil
 import sys
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from .core import AlienError, binding_env_var, format_size, redacted_connection_string
 from .core._backends import BACKENDS, LOCAL
 
+if TYPE_CHECKING:
+    from .controllers import CloudPostgresController, LocalPostgresController
+    from .core import Redactor
+    from .local import LocalStatus
+
 EXIT_FAILED, EXIT_USAGE, EXIT_BUG = 1, 2, 70
 
 
-def _controller(args: argparse.Namespace) -> Any:
+def _controller(args: argparse.Namespace) -> LocalPostgresController:
     from .controllers import LocalPostgresController
-    from .local import HomeInvalid, LocalPostgresManager
-    from .local._home import check_home
+    from .local import HomeInvalid
 
     if args.home is not None and not str(args.home).strip():
         raise HomeInvalid(args.home, "the path is empty")
     notify = (lambda _msg: None) if getattr(args, "quiet", False) else None
-    manager = LocalPostgresManager(args.home, notify=notify, monitor=False)
     # Commands that may create a database must be able to write there; the others only read.
-    check_home(manager.home, create=args.command_name in {"start", "run", "demo"})
-    return LocalPostgresController(manager)
+    create = args.command_name in {"start", "run", "demo"}
+    return LocalPostgresController.at(args.home, notify=notify, monitor=False, create=create)
 
 
-def _local_names(controller: Any) -> list[str]:
-    root = controller.manager.home / "postgres"
-    with contextlib.suppress(OSError):
-        return sorted(p.name for p in root.iterdir() if not p.name.startswith(".") and p.is_dir())
-    return []
-
-
-def _require_existing(controller: Any, name: str, *, create_hint: bool = False) -> None:
+def _require_existing(controller: LocalPostgresController, name: str, *, create_hint: bool = False) -> None:
     """Raise `DatabaseNotFound` for an unknown name, saying which exist and what was meant."""
     from .local import DatabaseNotFound
 
-    controller.manager.paths(name)  # a malformed name gets its own error first
-    names = _local_names(controller)
+    controller.folder(name)  # a malformed name gets its own error first
+    names = controller.names()
     if name in names:
         return
-    err = DatabaseNotFound(name, controller.manager.home)
+    err = DatabaseNotFound(name, controller.home)
     close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
     hint = f"Did you mean {' or '.join(repr(n) for n in close)}? " if close else ""
     hint += f"Existing: {', '.join(names)}. " if names else "There are none yet. "
@@ -77,7 +73,7 @@ def _emit(args: argparse.Namespace, data: Any, human: str) -> None:
     print(json.dumps(data, indent=2) if args.json else human)
 
 
-def _cloud(args: argparse.Namespace) -> Any:
+def _cloud(args: argparse.Namespace) -> CloudPostgresController:
     from .controllers import cloud_controller
     from .resolver import default_settings
 
@@ -142,7 +138,7 @@ def cmd_stop(args: argparse.Namespace) -> int:
     return 0
 
 
-def _status_line(s: Any) -> str:
+def _status_line(s: LocalStatus) -> str:
     pid = f", pid {s.pid}" if s.pid else ""
     return (
         f"{s.name:20} {s.lifecycle:9} {s.health:10} port {s.port or '-':<6} "
@@ -173,9 +169,9 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     controller = _controller(args)
-    statuses = controller.manager.list()
+    statuses = controller.list()
     human = "\n".join(_status_line(s) for s in statuses) or (
-        f"no local databases in {controller.manager.home} (start one: alien-nb start NAME)"
+        f"no local databases in {controller.home} (start one: alien-nb start NAME)"
     )
     _emit(args, [s.to_dict() for s in statuses], human)
     return 0
@@ -208,11 +204,11 @@ def cmd_delete(args: argparse.Namespace) -> int:
         return 0
     controller = _controller(args)
     _require_existing(controller, args.name)
-    paths = controller.manager.paths(args.name)
-    if not _confirm(args, f"Delete local database {args.name!r} and all its data in {paths.root}?"):
+    folder = controller.folder(args.name)
+    if not _confirm(args, f"Delete local database {args.name!r} and all its data in {folder}?"):
         return 1
     controller.delete(args.name)
-    _emit(args, {"name": args.name, "lifecycle": "deleted"}, f"{args.name}: deleted ({paths.root} removed)")
+    _emit(args, {"name": args.name, "lifecycle": "deleted"}, f"{args.name}: deleted ({folder} removed)")
     return 0
 
 
@@ -270,7 +266,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_logs(args: argparse.Namespace) -> int:
     controller = _controller(args)
     _require_existing(controller, args.name)
-    path = controller.manager.log_path(args.name)
+    path = controller.log_path(args.name)
     try:
         text = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
     except OSError as exc:
@@ -478,16 +474,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BUG
 
 
-def _say(label: str, text: str, secrets: Any, *, prog: bool = True) -> None:
+def _say(label: str, text: str, secrets: Redactor, *, prog: bool = True) -> None:
     prefix = "alien-nb: " if prog else ""
     print(f"{prefix}{label}: {secrets.redact(text)}", file=sys.stderr)
 
 
-def _known_secrets(args: argparse.Namespace) -> Any:
+def _known_secrets(args: argparse.Namespace) -> Redactor:
     return _secrets_under(args.home)
 
 
-def _secrets_under(home_arg: str | None) -> Any:
+def _secrets_under(home_arg: str | None) -> Redactor:
     """A redactor holding every local password under the home, so no error can print one.
 
     Error messages are built without passwords; this is the net under them

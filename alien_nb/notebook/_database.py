@@ -5,14 +5,13 @@ from __future__ import annotations
 import html
 import os
 import threading
-import time
 from collections.abc import Callable, Mapping
 from os import PathLike
 from typing import TYPE_CHECKING, Any
 
 from ..core import AlienError, PostgresBinding, Redactor, WorkerEnv, redacted_connection_string
 from ..core._sql import Statement, parse_sql
-from ..resolver._connection import ConnectionDetails, connection_for
+from ..resolver._connection import ConnectionDetails
 from ..resolver._liveness import Liveness, probe
 from ._fetch import Options, StatementFailed, StatementResult, run_statement
 from ._sqlerrors import (
@@ -28,16 +27,12 @@ from ._sqlerrors import (
 )
 
 __all__ = ["Database", "ParameterMissing", "SqlArgumentInvalid", "SqlError", "StatementInterrupted",
-           "StatementResult", "TransactionLost", "VectorHelpers", "local_connection"]  # fmt: skip
+           "StatementResult", "TransactionLost", "VectorHelpers"]  # fmt: skip
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     import pandas as pd
     import psycopg
     import sqlalchemy
-
-    from ..local import LocalPostgresManager
 
 
 class Database:
@@ -364,66 +359,6 @@ class VectorHelpers:
     def __repr__(self) -> str:
         names = "load, create_index, search, exact_neighbors, sweep"
         return f"<alien_nb vector helpers on {self._db.name!r}: {names}>"
-
-
-def local_connection(
-    manager: LocalPostgresManager,
-    name: str,
-    *,
-    wait: float = 0.0,
-    report: Callable[[str], None] | None = None,
-) -> ConnectionDetails:
-    """Local database ``name``'s details as its metadata says now, through its socket if it has one.
-
-    Read at each new connection, so a handle follows its server to a new port
-    (the monitor restarted it where the old one was taken; `alien-nb stop` and
-    `start` elsewhere). The Unix socket, in the database's private folder,
-    cannot be squatted the way a loopback port can. The port (SCRAM only) is
-    used only while a server of the database runs without a socket (one
-    started before alien_nb used sockets); while none runs, the details
-    still name the socket, so a connection fails there ("not running")
-    instead of meeting whatever listens on the port. A socket file left by
-    a killed server refuses connections the same way.
-
-    A server that crashed and is to be restarted (by the monitor of this or
-    another kernel) is waited for, up to ``wait`` seconds, so the statement
-    that needs it runs once it is back; ``report`` hears about the wait.
-    """
-    import stat
-
-    from ..local._postmaster import is_postgres_process, read_postmaster_pid
-
-    paths = manager.paths(name)
-    manager.binding(name)  # metadata that cannot be used is an error now, not after a wait
-    down = wait > 0 and not _server_ready(paths.data)
-    if down and manager.status(name).lifecycle in ("failed", "creating"):  # it is to run: being restarted
-        if report is not None:
-            report(f"{name}: the server is down; waiting up to {wait:.0f} s for it to be restarted")
-        deadline = time.monotonic() + wait
-        while not _server_ready(paths.data) and time.monotonic() < deadline:
-            time.sleep(0.02)
-    binding = manager.binding(name)  # after the wait: the restart may have moved it
-    password = binding.inline_password
-    assert password is not None, "local bindings carry their password"
-    folder = manager.socket_dir(name)
-    if folder is None:  # its path is too long for a socket: the server listens on TCP only
-        return connection_for(binding, password)
-    try:
-        has_socket = stat.S_ISSOCK(paths.socket_file(binding.port).lstat().st_mode)
-    except OSError:
-        has_socket = False
-    if not has_socket:
-        info = read_postmaster_pid(paths.data)
-        if info is not None and is_postgres_process(info.pid, paths.data):
-            return connection_for(binding, password)
-    return connection_for(binding, password, socket_dir=str(folder))
-
-
-def _server_ready(data: Path) -> bool:
-    from ..local._postmaster import is_postgres_process, read_postmaster_pid
-
-    info = read_postmaster_pid(data)
-    return info is not None and info.status == "ready" and is_postgres_process(info.pid, data)
 
 
 def _what(statements: tuple[Statement, ...]) -> str:
