@@ -341,15 +341,17 @@ class AlienPostgresMagics(Magics):
 
 
 def _readable(path: str) -> str:
-    """``--in-file``'s path, checked before anything is sent (a missing file must not start a COPY)."""
+    """``--in-file``'s path, checked as ``copy_from=`` is, before anything is sent; ``~`` expanded."""
     import os
 
-    expanded = os.path.expanduser(path)
-    if not os.path.isfile(expanded):
+    from ._copy import NO_SUCH_FILE, unreadable
+
+    problem = unreadable(path)
+    if problem == NO_SUCH_FILE:
         raise usage_error(f"--in-file {path!r}: no such file; give the path of the data COPY should read")
-    if not os.access(expanded, os.R_OK):
-        raise usage_error(f"--in-file {path!r}: not readable by this kernel's user")
-    return expanded
+    if problem is not None:
+        raise usage_error(f"--in-file {path!r}: {problem}")
+    return os.path.expanduser(path)
 
 
 def register(shell: Any, redactor: Redactor) -> AlienPostgresMagics:
