@@ -32,7 +32,13 @@ from ._parsers import (
 from ._variables import bind_handle, check_variable, identifier_for
 
 if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..controllers import Plan
+    from ..local import LocalStatus
+    from ._audit import AuditReport
     from ._database import Database
+    from ._panel import Panel
     from ._state import NotebookState
 
 __all__ = ["AlienPostgresMagics", "identifier_for", "register"]
@@ -77,7 +83,7 @@ class AlienPostgresMagics(Magics):
         self.redactor = redactor
         self._state: NotebookState | None = None
         self._cell_args = cell_parser()
-        self.commands: dict[str, tuple[Callable[[argparse.Namespace], Any], MagicArgumentParser]] = {
+        self.commands: dict[str, tuple[Callable[[argparse.Namespace], object], MagicArgumentParser]] = {
             "start": (self._start, start_parser()),
             "attach": (self._attach, attach_parser()),
             "status": (
@@ -169,7 +175,7 @@ class AlienPostgresMagics(Magics):
         print(f"handle: {bind_handle(self._ns, name, var, db)}")
         return db
 
-    def _start(self, args: argparse.Namespace) -> Any:
+    def _start(self, args: argparse.Namespace) -> Database | Plan:
         if args.var is not None:  # before anything starts, not after
             check_variable("--as", args.var)
         if args.storage is not None:
@@ -193,7 +199,7 @@ class AlienPostgresMagics(Magics):
         db = self.state.start(args.name, args.version)
         return self._bind(args.name, args.var, db)
 
-    def _start_cloud(self, args: argparse.Namespace) -> Any:
+    def _start_cloud(self, args: argparse.Namespace) -> Database | Plan:
         from ..core import Postgres
 
         resource = Postgres.from_options(args.name, version=args.version, cpu=args.cpu, memory=args.memory,
@@ -203,7 +209,7 @@ class AlienPostgresMagics(Magics):
         db = self.state.create_cloud(resource, args.backend, region=args.region)
         return self._bind(args.name, args.var, db)
 
-    def _attach(self, args: argparse.Namespace) -> Any:
+    def _attach(self, args: argparse.Namespace) -> Database:
         if args.var is not None:
             check_variable("--as", args.var)
         if args.binding_env is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", args.binding_env):
@@ -218,12 +224,12 @@ class AlienPostgresMagics(Magics):
         print(f"{args.name}: attached ({db.url})")
         return self._bind(args.name, args.var, db)
 
-    def _status(self, args: argparse.Namespace) -> Any:
+    def _status(self, args: argparse.Namespace) -> LocalStatus | pd.DataFrame | None:
         if args.name:
             return self.state.controller.status(args.name)
         return self._list(args)
 
-    def _list(self, args: argparse.Namespace) -> Any:
+    def _list(self, args: argparse.Namespace) -> pd.DataFrame | None:
         import pandas as pd
 
         rows = [s.to_dict() for s in self.state.controller.list()]
@@ -250,12 +256,12 @@ class AlienPostgresMagics(Magics):
     def _url(self, args: argparse.Namespace) -> str:
         return str(self.state.database(args.name).url)
 
-    def _panel(self, args: argparse.Namespace) -> Any:
+    def _panel(self, args: argparse.Namespace) -> Panel:
         from ._panel import Panel
 
         return Panel(self.state, self._ns)
 
-    def _audit(self, args: argparse.Namespace) -> Any:
+    def _audit(self, args: argparse.Namespace) -> AuditReport:
         from ._audit import audit_notebook
         from ._known import remember_cloud_passwords, remember_env_passwords, remember_local_passwords
 
