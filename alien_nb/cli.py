@@ -18,272 +18,30 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import difflib
-import json
 import os
-import shutil
 import sys
-from collections.abc import Sequence
-from typing import Any, NoReturn
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, NoReturn
 
-from .core import AlienError, binding_env_var, format_size, redacted_connection_string
+from ._cli.audit import AUDIT_FOUND, AUDIT_UNREADABLE, cmd_audit
+from ._cli.local import (
+    cmd_delete,
+    cmd_demo,
+    cmd_list,
+    cmd_logs,
+    cmd_run,
+    cmd_start,
+    cmd_status,
+    cmd_stop,
+    cmd_url,
+)
+from .core import AlienError
+from .core._backends import BACKENDS, LOCAL
+
+if TYPE_CHECKING:
+    from .core import Redactor
 
 EXIT_FAILED, EXIT_USAGE, EXIT_BUG = 1, 2, 70
-
-
-def _controller(args: argparse.Namespace) -> Any:
-    from .controllers import LocalPostgresController
-    from .local import HomeInvalid, LocalPostgresManager
-    from .local._home import check_home
-
-    if args.home is not None and not str(args.home).strip():
-        raise HomeInvalid(args.home, "the path is empty")
-    notify = (lambda _msg: None) if getattr(args, "quiet", False) else None
-    manager = LocalPostgresManager(args.home, notify=notify, monitor=False)
-    # Commands that may create a database must be able to write there; the others only read.
-    check_home(manager.home, create=args.command_name in {"start", "run", "demo"})
-    return LocalPostgresController(manager)
-
-
-def _local_names(controller: Any) -> list[str]:
-    root = controller.manager.home / "postgres"
-    with contextlib.suppress(OSError):
-        return sorted(p.name for p in root.iterdir() if not p.name.startswith(".") and p.is_dir())
-    return []
-
-
-def _require_existing(controller: Any, name: str, *, create_hint: bool = False) -> None:
-    """Raise `DatabaseNotFound` for an unknown name, saying which exist and what was meant."""
-    from .local import DatabaseNotFound
-
-    controller.manager.paths(name)  # a malformed name gets its own error first
-    names = _local_names(controller)
-    if name in names:
-        return
-    err = DatabaseNotFound(name, controller.manager.home)
-    close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
-    hint = f"Did you mean {' or '.join(repr(n) for n in close)}? " if close else ""
-    hint += f"Existing: {', '.join(names)}. " if names else "There are none yet. "
-    if create_hint:
-        hint += f"To create it, add --create (or run `alien-nb start {name}` first)."
-    else:
-        hint += f"Create it with `alien-nb start {name}`."
-    err.hint = hint
-    raise err
-
-
-def _emit(args: argparse.Namespace, data: Any, human: str) -> None:
-    print(json.dumps(data, indent=2) if args.json else human)
-
-
-def _cloud(args: argparse.Namespace) -> Any:
-    from .controllers import cloud_controller
-    from .resolver import default_settings
-
-    notify = (lambda _msg: None) if args.json else (lambda msg: print(msg, file=sys.stderr))
-    return cloud_controller(args.backend, region=args.region, settings=default_settings(), notify=notify)
-
-
-def cmd_start_cloud(args: argparse.Namespace) -> int:
-    from .core import Postgres
-
-    spec: dict[str, Any] = {"id": args.name, "highAvailability": args.ha}
-    for key in ("version", "cpu", "memory", "storage"):
-        if getattr(args, key) is not None:
-            spec[key] = getattr(args, key)
-    resource = Postgres.parse(spec)
-    controller = _cloud(args)
-    plan = controller.plan(resource)
-    if args.plan:
-        _emit(args, plan.to_dict(), str(plan))
-        return 0
-    binding = controller.create(resource)
-    controller.wait_ready(
-        args.name, on_wait=lambda message: print(f"{args.name}: {message}", file=sys.stderr)
-    )
-    _emit(
-        args,
-        {"binding": binding.synced(), "status": controller.status(args.name).to_dict()},
-        f"{args.name}: {args.backend} ready; binding (no password: it stays in the secret store):\n"
-        + json.dumps(binding.synced(), indent=2),
-    )
-    return 0
-
-
-def cmd_start(args: argparse.Namespace) -> int:
-    if args.backend != "local":
-        return cmd_start_cloud(args)
-    flags = [f"--{k}" for k in ("plan", "cpu", "memory", "ha", "region") if getattr(args, k)]
-    if flags:
-        raise AlienError(
-            f"{', '.join(flags)}: for cloud backends only.", hint="Add --backend aurora (or another)."
-        )
-    if args.storage is not None:  # local disk is not capped, but a wrong size is still wrong
-        from .core import Postgres
-
-        Postgres.parse({"id": "storage-check", "storage": args.storage})
-    controller = _controller(args)
-    binding = controller.start(args.name, args.version)
-    status = controller.status(args.name)
-    _emit(
-        args,
-        {"binding": binding.synced(), "status": status.to_dict()},
-        f"{args.name}: running on {binding.host}:{binding.port} (PostgreSQL {status.version}), "
-        f"database {binding.database!r}, user {binding.username!r}\n"
-        f"  url:    {redacted_connection_string(binding)}   (alien-nb url {args.name} --show-password)\n"
-        f"  worker: alien-nb run {args.name} -- python your_script.py   (sets {binding_env_var(args.name)})",
-    )
-    return 0
-
-
-def cmd_stop(args: argparse.Namespace) -> int:
-    controller = _controller(args)
-    _require_existing(controller, args.name)
-    controller.stop(args.name)
-    _emit(args, {"name": args.name, "lifecycle": "stopped"}, f"{args.name}: stopped (data kept)")
-    return 0
-
-
-def _status_line(s: Any) -> str:
-    pid = f", pid {s.pid}" if s.pid else ""
-    return (
-        f"{s.name:20} {s.lifecycle:9} {s.health:10} port {s.port or '-':<6} "
-        f"PostgreSQL {s.version or '?'}{pid}, {format_size(s.data_size)}  {s.message}"
-    )
-
-
-def cmd_status(args: argparse.Namespace) -> int:
-    if args.backend != "local":
-        if not args.name:
-            raise AlienError(
-                f"Name the {args.backend} database to look at.",
-                hint=f"alien-nb status NAME --backend {args.backend}",
-            )
-        status = _cloud(args).status(args.name)
-        _emit(
-            args, status.to_dict(), f"{args.name:20} {status.lifecycle:9} {status.health:10} {status.message}"
-        )
-        return 0
-    controller = _controller(args)
-    if args.name is not None:  # `status ""` is a bad name, not "all of them"
-        _require_existing(controller, args.name)
-        status = controller.status(args.name)
-        _emit(args, status.to_dict(), _status_line(status))
-        return 0
-    return cmd_list(args)
-
-
-def cmd_list(args: argparse.Namespace) -> int:
-    controller = _controller(args)
-    statuses = controller.manager.list()
-    human = "\n".join(_status_line(s) for s in statuses) or (
-        f"no local databases in {controller.manager.home} (start one: alien-nb start NAME)"
-    )
-    _emit(args, [s.to_dict() for s in statuses], human)
-    return 0
-
-
-def _confirm(args: argparse.Namespace, question: str) -> bool:
-    if args.yes:
-        return True
-    if not sys.stdin.isatty():
-        raise AlienError(
-            f"Refusing to delete {args.name!r} without confirmation.",
-            hint="Pass --yes to delete it and its data.",
-        )
-    if input(f"{question} [y/N] ").strip().lower() in {"y", "yes"}:
-        return True
-    print("kept")
-    return False
-
-
-def cmd_delete(args: argparse.Namespace) -> int:
-    if args.backend != "local":
-        if not _confirm(
-            args, f"Delete {args.backend} database {args.name!r}, its data and its password secret?"
-        ):
-            return 1
-        _cloud(args).delete(args.name)
-        _emit(
-            args, {"name": args.name, "lifecycle": "deleted"}, f"{args.name}: {args.backend} database deleted"
-        )
-        return 0
-    controller = _controller(args)
-    _require_existing(controller, args.name)
-    paths = controller.manager.paths(args.name)
-    if not _confirm(args, f"Delete local database {args.name!r} and all its data in {paths.root}?"):
-        return 1
-    controller.delete(args.name)
-    _emit(args, {"name": args.name, "lifecycle": "deleted"}, f"{args.name}: deleted ({paths.root} removed)")
-    return 0
-
-
-def cmd_url(args: argparse.Namespace) -> int:
-    controller = _controller(args)
-    _require_existing(controller, args.name)
-    binding = controller.runtime_binding(args.name)
-    if args.show_password:
-        from .resolver._connection import resolve_inline
-
-        # The contract URL plus require_auth=scram-sha-256: pasted into psql or any libpq
-        # client, it never answers a program squatting on the port with the password.
-        print(resolve_inline(binding).libpq_uri().get_secret_value())
-    else:
-        print(redacted_connection_string(binding))
-    return 0
-
-
-def cmd_run(args: argparse.Namespace) -> int:
-    command = list(args.command)
-    # REMAINDER keeps every word after the name, so `run NAME --create -- cmd` arrives here.
-    while command[:1] == ["--create"]:
-        args.create, command = True, command[1:]
-    command = command[1:] if command[:1] == ["--"] else command
-    if not command:
-        raise AlienError("No command given to run.", hint=f"alien-nb run {args.name} -- python worker.py")
-    # Before anything starts: a typo in the command must not start (or create) a database.
-    program = shutil.which(command[0])
-    if program is None:
-        # which() also says None for a folder or a file without the x bit given by path: name those.
-        given = command[0]
-        if os.sep in given and os.path.isdir(given):
-            raise AlienError(f"{given!r} is a directory, not a command.", hint="Name a program to run in it.")
-        if os.sep in given and os.path.exists(given):
-            raise AlienError(f"{given!r} is not executable.", hint=f"Make it executable (chmod +x {given}).")
-        raise AlienError(f"Command not found: {given!r}.", hint="Check the command and your PATH.")
-    args.quiet = True  # before the controller exists: `run` prints nothing of its own
-    controller = _controller(args)
-    if not args.create:
-        # `run typo -- cmd` used to create database `typo` and hand the worker an empty one.
-        _require_existing(controller, args.name, create_hint=True)
-    from .core import WorkerEnv
-
-    binding = controller.start(args.name)
-    env = {**os.environ, **WorkerEnv.for_binding(args.name, binding)}
-    try:
-        os.execve(program, command, env)
-    except OSError as exc:
-        raise AlienError(
-            f"Cannot run {program}: {exc.strerror}.", hint="Check that it is executable."
-        ) from None
-    return 127  # pragma: no cover - exec does not return
-
-
-def cmd_logs(args: argparse.Namespace) -> int:
-    controller = _controller(args)
-    _require_existing(controller, args.name)
-    path = controller.manager.log_path(args.name)
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
-    except OSError as exc:
-        raise AlienError(f"Cannot read the server log {path}: {exc.strerror}.",
-                         hint="Check the file's permissions.") from None  # fmt: skip
-    lines = text.splitlines()
-    if not lines:
-        print(f"{args.name}: the server log is empty (it has not started yet?)", file=sys.stderr)
-    elif args.lines:  # lines[-0:] would be the whole log
-        print("\n".join(lines[-args.lines :]))
-    return 0
 
 
 def _line_count(text: str) -> int:
@@ -296,15 +54,6 @@ def _line_count(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError("must be 0 or more")
     return value
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
-
-    result = run_demo(_controller(args), keep=args.keep, progress=not args.json,
-                      say=None if args.json else print)  # fmt: skip
-    _emit(args, result.to_dict(), result.report())
-    return 0
 
 
 class _Parser(argparse.ArgumentParser):
@@ -328,47 +77,6 @@ def _home_in(argv: Sequence[str]) -> str | None:
     return None
 
 
-# `alien-nb audit` exit statuses; 2 stays argparse's usage error.
-AUDIT_FOUND = 1
-AUDIT_UNREADABLE = 3
-
-
-def cmd_audit(args: argparse.Namespace) -> int:
-    from .core import known_redactor
-    from .notebook._audit import NotebookUnreadable, audit_notebook, notebook_files
-    from .notebook._known import remember_cloud_passwords, remember_env_passwords, remember_local_passwords
-
-    notes = remember_local_passwords(args.home)
-    remember_env_passwords()
-    if args.cloud:
-        notes += remember_cloud_passwords()
-    redactor = known_redactor()
-    reports, unreadable = [], []
-    for path in notebook_files(args.paths):
-        try:
-            reports.append(audit_notebook(path, redactor))
-        except NotebookUnreadable as exc:
-            unreadable.append({"path": str(path), "reason": exc.reason})
-    found = [r for r in reports if not r.clean]
-    if args.json:
-        print(json.dumps({"clean": not found and not unreadable, "notebooks": [r.to_dict() for r in reports],
-                          "unreadable": unreadable, "notes": notes}, indent=2))  # fmt: skip
-    else:
-        for note in notes:
-            print(f"note: {note}", file=sys.stderr)
-        for report in found:
-            for finding in report.findings:
-                print(f"{report.path}: {finding.location}: {finding.kind}")
-        for entry in unreadable:
-            print(f"{entry['path']}: cannot audit: {entry['reason']}", file=sys.stderr)
-        hits = sum(len(r.findings) for r in found)
-        summary = f"{hits} finding(s) in {len(found)}" if found else "no secrets found"
-        print(f"audited {len(reports)} notebook(s): {summary}", file=sys.stderr)
-    if found:
-        return AUDIT_FOUND
-    return AUDIT_UNREADABLE if unreadable else 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="alien-nb",
@@ -382,8 +90,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command_name", required=True, metavar="COMMAND")
 
     def add(
-        name: str, func: Any, help: str, *, name_arg: str | None = "required", json_flag: bool = True
-    ) -> Any:
+        name: str,
+        func: Callable[[argparse.Namespace], int],
+        help: str,
+        *,
+        name_arg: str | None = "required",
+        json_flag: bool = True,
+    ) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help, description=help)
         if name_arg == "required":
             p.add_argument("name", help="database name (also the binding name)")
@@ -396,9 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         return p
 
-    def backend(p: Any) -> None:
+    def backend(p: argparse.ArgumentParser) -> None:
         p.add_argument(
-            "--backend", default="local", choices=["local", "aurora", "cloud-sql", "flexible-server"],
+            "--backend", default=LOCAL, choices=BACKENDS,
             help="local (default) or a managed cloud Postgres (billable; see --plan)",
         )  # fmt: skip
         p.add_argument("--region", help="cloud: AWS region, GCP region or Azure location")
@@ -480,16 +193,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BUG
 
 
-def _say(label: str, text: str, secrets: Any, *, prog: bool = True) -> None:
+def _say(label: str, text: str, secrets: Redactor, *, prog: bool = True) -> None:
     prefix = "alien-nb: " if prog else ""
     print(f"{prefix}{label}: {secrets.redact(text)}", file=sys.stderr)
 
 
-def _known_secrets(args: argparse.Namespace) -> Any:
+def _known_secrets(args: argparse.Namespace) -> Redactor:
     return _secrets_under(args.home)
 
 
-def _secrets_under(home_arg: str | None) -> Any:
+def _secrets_under(home_arg: str | None) -> Redactor:
     """A redactor holding every local password under the home, so no error can print one.
 
     Error messages are built without passwords; this is the net under them

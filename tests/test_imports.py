@@ -184,12 +184,23 @@ def test_catching_an_error_imports_nothing_heavy(code: str) -> None:
     assert not loaded & set(HEAVY), loaded & set(HEAVY)
 
 
+def test_the_handle_and_sql_errors_import_without_ipython() -> None:
+    # Scripts and workers annotate with Database and catch SqlError without a kernel.
+    loaded = _modules_after("from alien_nb import Database, SqlError, StatementInterrupted")
+    assert not loaded & {"IPython", "ipywidgets", "ipykernel"}, loaded & {
+        "IPython",
+        "ipywidgets",
+        "ipykernel",
+    }
+
+
 def test_lazy_exports_are_one_helper() -> None:
     import alien_nb
     import alien_nb.core
+    import alien_nb.notebook
     import alien_nb.testing
 
-    for package in (alien_nb, alien_nb.core, alien_nb.testing):
+    for package in (alien_nb, alien_nb.core, alien_nb.notebook, alien_nb.testing):
         assert package.__getattr__.__module__ == "alien_nb.core._lazy", package
         with pytest.raises(AttributeError, match=f"module '{package.__name__}' has no attribute 'nope'"):
             package.nope  # noqa: B018

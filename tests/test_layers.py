@@ -51,7 +51,7 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
 # Only the notebook layer may import these (IPython and its widget and kernel machinery).
 IPYTHON = frozenset({"IPython", "ipywidgets", "ipykernel", "traitlets", "comm"})
 
-# Circles another branch of issue 13 removes; reported as xfail while they last.
+
 def layer_of(module: str) -> str | None:
     """The layer of an alien_nb module, or None for a module outside every layer."""
     parts = module.split(".")
@@ -61,6 +61,8 @@ def layer_of(module: str) -> str | None:
         return FRONT_DOOR
     if parts[1] in ("demo", "_demo"):
         return "demo"
+    if parts[1] == "_cli":  # the subcommands behind cli.py
+        return "cli"
     return parts[1] if parts[1] in MAY_IMPORT else None
 
 

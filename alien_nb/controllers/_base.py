@@ -30,7 +30,7 @@ class PostgresController(ABC):
     (no password) and `runtime_binding` the full one, built when needed.
     """
 
-    #: "local", "aurora", "cloud-sql" or "flexible-server".
+    #: One of `core._backends.BACKENDS`.
     backend: str
 
     @abstractmethod

@@ -7,10 +7,11 @@ from collections.abc import Callable
 from pydantic import SecretStr
 
 from ..core import AlienError
+from ..core._backends import AURORA, CLOUD_BACKENDS, CLOUD_SQL, FLEXIBLE_SERVER
 from ..core._cloud import CloudSettings
 from ._cloud import CloudPostgresController
 
-CLOUD_BACKENDS = ("aurora", "cloud-sql", "flexible-server")
+__all__ = ["CLOUD_BACKENDS", "cloud_controller"]
 
 
 def cloud_controller(
@@ -31,11 +32,11 @@ def cloud_controller(
     from .azure import FlexibleServerController
     from .gcp import CloudSqlController
 
-    if backend == "aurora":
+    if backend == AURORA:
         return AuroraController(region=region, settings=settings, notify=notify, on_secret=on_secret)
-    if backend == "cloud-sql":
+    if backend == CLOUD_SQL:
         return CloudSqlController(region=region, settings=settings, notify=notify, on_secret=on_secret)
-    if backend == "flexible-server":
+    if backend == FLEXIBLE_SERVER:
         return FlexibleServerController(
             location=region, settings=settings, notify=notify, on_secret=on_secret
         )

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from ..core import AuroraBinding, InvalidResource, Postgres, Tier, pick_tier, validate_update
+from ..core._backends import AURORA
 from ..core._cloud import CloudSettings
 from ..resolver._clients import Timeouts, aws
 from ..resolver._clients.aws import AwsClients
@@ -54,7 +55,7 @@ class AuroraController(CloudPostgresController):
     binding carries.
     """
 
-    backend = "aurora"
+    backend = AURORA
     poll_interval = 15.0
 
     def __init__(
@@ -104,7 +105,7 @@ class AuroraController(CloudPostgresController):
 
     def plan(self, resource: Postgres) -> Plan:
         check_resource(self.backend, "Aurora", resource, 63)
-        tier = pick_tier("aurora", resource.cpu_cores, resource.memory_bytes)
+        tier = pick_tier(AURORA, resource.cpu_cores, resource.memory_bytes)
         return Plan(
             backend=self.backend,
             id=resource.id,
@@ -277,8 +278,8 @@ class AuroraController(CloudPostgresController):
         self.plan(new)
         changes: dict[str, Any] = {}
         old_tier, new_tier = (
-            pick_tier("aurora", None, old.memory_bytes),
-            pick_tier("aurora", None, new.memory_bytes),
+            pick_tier(AURORA, None, old.memory_bytes),
+            pick_tier(AURORA, None, new.memory_bytes),
         )
         if new_tier.max_acu != old_tier.max_acu:
             changes["ServerlessV2ScalingConfiguration"] = {

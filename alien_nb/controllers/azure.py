@@ -17,6 +17,7 @@ from ..core import (
     pick_tier,
     validate_update,
 )
+from ..core._backends import FLEXIBLE_SERVER
 from ..core._cloud import CloudSettings
 from ..resolver._clients import Timeouts, azure
 from ..resolver._clients.azure import AzureClients
@@ -76,7 +77,7 @@ class FlexibleServerController(CloudPostgresController):
     rotated password is read at the next connect.
     """
 
-    backend = "flexible-server"
+    backend = FLEXIBLE_SERVER
     poll_interval = 10.0
 
     def __init__(

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from ..core import CloudCallFailed, CloudSqlBinding, InvalidResource, Postgres, pick_tier, validate_update
+from ..core._backends import CLOUD_SQL
 from ..core._cloud import CloudSettings
 from ..resolver._clients import Timeouts, gcp
 from ..resolver._clients.gcp import GcpClients
@@ -47,7 +48,7 @@ class CloudSqlController(CloudPostgresController):
     the password is generated here and stored in Secret Manager.
     """
 
-    backend = "cloud-sql"
+    backend = CLOUD_SQL
     poll_interval = 10.0
 
     def __init__(

@@ -9,7 +9,7 @@ from ._lazy import lazy_exports as _lazy_exports
 
 if TYPE_CHECKING:
     from ._azure_uri import KeyVaultSecretRef, parse_key_vault_uri
-    from ._binding_fields import SERVICES
+    from ._backends import SERVICES
     from ._bindings import (
         AuroraBinding,
         CloudSqlBinding,
@@ -82,7 +82,7 @@ _MODULES: dict[str, str] = {
     "PostgresBinding": "._bindings",
     "Redactor": "._redact",
     "ResourceError": "._errors",
-    "SERVICES": "._binding_fields",
+    "SERVICES": "._backends",
     "SecretError": "._errors",
     "SecretResolutionFailed": "._errors",
     "SecretValueInvalid": "._errors",

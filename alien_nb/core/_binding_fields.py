@@ -15,8 +15,6 @@ from ._azure_uri import parse_key_vault_uri
 from ._conninfo import is_ipv6_literal
 from ._redact import remember_secret
 
-SERVICES = ("local-postgres", "external", "aurora", "cloud-sql", "flexible-server")
-
 
 def _check_text(value: str) -> str:
     # A lone surrogate cannot be encoded as UTF-8, so no driver, URL or environment can carry it.

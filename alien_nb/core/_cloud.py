@@ -14,7 +14,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
+from ._backends import AURORA, EXTERNAL, FLEXIBLE_SERVER
 from ._errors import AlienError, show_as_public
+
+# The services whose CA roots a setting may replace (Cloud SQL sends its own in the binding).
+_CA_ROOT_SERVICES = (AURORA, FLEXIBLE_SERVER, EXTERNAL)
 
 ENV_PREFIX = "ALIEN_NB_"
 
@@ -73,7 +77,7 @@ class CloudSettings:
         for host, target in self.dial.items():
             parse_dial_target(host, target)
         for service in self.ca_roots:
-            if service not in ("aurora", "flexible-server", "external"):
+            if service not in _CA_ROOT_SERVICES:
                 raise CloudSettingsInvalid(
                     "ca_roots",
                     f"unknown service {service!r}",

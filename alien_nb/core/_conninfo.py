@@ -5,6 +5,8 @@ from __future__ import annotations
 import ipaddress
 from urllib.parse import quote
 
+from ._backends import LOCAL_SERVICE
+
 
 def encode_userinfo(text: str) -> str:
     """Percent-encode every UTF-8 byte except ``A-Z a-z 0-9 - . _ ~``, hex upper-case.
@@ -68,6 +70,6 @@ def required_auth(service: str, sslmode: str) -> str | None:
     still gets the client's proof, open to offline guessing: harmless for
     the 24 random characters of a local password, not for a weak one.)
     """
-    if service == "local-postgres" or not sslmode.startswith("verify"):
+    if service == LOCAL_SERVICE or not sslmode.startswith("verify"):
         return SCRAM_ONLY
     return None

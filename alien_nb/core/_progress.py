@@ -25,7 +25,7 @@ import contextlib
 import sys
 import threading
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Sequence
 from types import TracebackType
 from typing import Any, TypeAlias
 
@@ -92,6 +92,20 @@ class Progress:
             self._bar.set_postfix_str(postfix, refresh=False)
         if time.monotonic() - self._started >= self._delay:
             self._bar.refresh()
+
+    def stages(self, names: Sequence[str]) -> Callable[[str], None]:
+        """A callback for work that reports named stages (``"init"``, ``"start"``, ...): each call
+        moves the bar to that stage of ``names`` and labels it; the bar never moves back, and a
+        name not in ``names`` only relabels it."""
+        reached = 0
+
+        def begin(name: str) -> None:
+            nonlocal reached
+            if name in names:
+                reached = max(reached, list(names).index(name))
+            self.show(reached, name)  # not tqdm's set_postfix_str alone: that draws before the delay
+
+        return begin
 
     def describe(self, text: str) -> None:
         if self._bar is not None:

@@ -7,6 +7,8 @@ from typing import Any
 from pydantic import ConfigDict, ValidationError
 from pydantic.alias_generators import to_camel
 
+from ._backends import SERVICES
+
 #: Shared by every contract model: camelCase on the wire, immutable, and no
 #: input value in ``str(ValidationError)``.
 BASE_CONFIG = ConfigDict(
@@ -54,10 +56,4 @@ def _describe(item: Any) -> str:
 
 def _is_variant_tag(part: Any) -> bool:
     # Discriminated unions add the tag ("aurora") as a location step.
-    return isinstance(part, str) and part in {
-        "local-postgres",
-        "external",
-        "aurora",
-        "cloud-sql",
-        "flexible-server",
-    }
+    return isinstance(part, str) and part in SERVICES

@@ -128,6 +128,27 @@ class Postgres(BaseModel):
             reason = "it holds values a resource cannot have (nested too deep or of the wrong kind)"
         raise InvalidResource(reason)
 
+    @classmethod
+    def from_options(
+        cls,
+        id: str,
+        *,
+        version: str | None = None,
+        cpu: str | None = None,
+        memory: str | None = None,
+        storage: str | None = None,
+        high_availability: bool = False,
+    ) -> Postgres:
+        """The resource a command line or a form describes (the CLI, the magics, the panel).
+
+        An option left out (None) keeps the model's default. Raise `InvalidResource` as `parse` does.
+        """
+        spec: dict[str, Any] = {"id": id, "highAvailability": high_availability}
+        for key, value in (("version", version), ("cpu", cpu), ("memory", memory), ("storage", storage)):
+            if value is not None:
+                spec[key] = value
+        return cls.parse(spec)
+
     # -- derived values ----------------------------------------------------
 
     @property

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from ._backends import AURORA, CLOUD_BACKENDS, CLOUD_SQL, FLEXIBLE_SERVER
 from ._errors import NoTierFits
 from ._quantity import GiB, format_size
 
@@ -49,7 +50,7 @@ class Tier:
 def _custom(vcpus: int, mib: int, family: str) -> Tier:
     # Cloud SQL Enterprise: $0.0413 per vCPU-hour, $0.0070 per GiB-hour.
     hourly = vcpus * 0.0413 + mib / 1024 * 0.0070
-    return Tier("cloud-sql", f"db-custom-{vcpus}-{mib}", vcpus, mib * MiB, family, round(hourly, 4))
+    return Tier(CLOUD_SQL, f"db-custom-{vcpus}-{mib}", vcpus, mib * MiB, family, round(hourly, 4))
 
 
 # Cloud SQL for PostgreSQL, Enterprise edition machine types
@@ -58,8 +59,8 @@ def _custom(vcpus: int, mib: int, family: str) -> Tier:
 # the smallest; custom types are the standard (3.75 GiB/vCPU) and high-memory
 # (6.5 GiB/vCPU) points of the custom range (memory a multiple of 256 MiB).
 CLOUD_SQL_TIERS: tuple[Tier, ...] = (
-    Tier("cloud-sql", "db-f1-micro", 0.2, 614 * MiB, "shared-core", 0.0105),
-    Tier("cloud-sql", "db-g1-small", 0.5, 1741 * MiB, "shared-core", 0.0350),
+    Tier(CLOUD_SQL, "db-f1-micro", 0.2, 614 * MiB, "shared-core", 0.0105),
+    Tier(CLOUD_SQL, "db-g1-small", 0.5, 1741 * MiB, "shared-core", 0.0350),
     *(_custom(v, v * 3840, "standard") for v in (1, 2, 4, 8, 16, 32, 64, 96)),
     *(_custom(v, v * 6656, "highmem") for v in (2, 4, 8, 16, 32, 64, 96)),
 )
@@ -67,7 +68,7 @@ CLOUD_SQL_TIERS: tuple[Tier, ...] = (
 
 def _azure(name: str, vcpus: int, gib: int, family: str, hourly: float) -> Tier:
     # Zone-redundant HA is not offered on the Burstable tier.
-    return Tier("flexible-server", name, vcpus, gib * GiB, family, hourly, supports_ha=family != "Burstable")
+    return Tier(FLEXIBLE_SERVER, name, vcpus, gib * GiB, family, hourly, supports_ha=family != "Burstable")
 
 
 # Azure Database for PostgreSQL Flexible Server compute
@@ -112,8 +113,7 @@ AURORA_LARGEST_MAX_ACU = 256.0
 # $0.12 per ACU-hour (aurora-postgresql, standard storage config, us-east-1).
 _AURORA_USD_PER_ACU_HOUR = 0.12
 
-_TABLES = {"cloud-sql": CLOUD_SQL_TIERS, "flexible-server": FLEXIBLE_SERVER_TIERS}
-BACKENDS = ("aurora", "cloud-sql", "flexible-server")
+_TABLES = {CLOUD_SQL: CLOUD_SQL_TIERS, FLEXIBLE_SERVER: FLEXIBLE_SERVER_TIERS}
 
 
 def aurora_max_acu(memory_bytes: int | None) -> float:
@@ -126,7 +126,7 @@ def aurora_max_acu(memory_bytes: int | None) -> float:
     acu = math.ceil(memory_bytes / (AURORA_GIB_PER_ACU * GiB) * 2) / 2
     if acu > AURORA_LARGEST_MAX_ACU:
         raise NoTierFits(
-            "aurora",
+            AURORA,
             format_size(memory_bytes),
             f"{AURORA_LARGEST_MAX_ACU:g} ACU ({format_size(int(AURORA_LARGEST_MAX_ACU * 2 * GiB))})",
         )
@@ -150,16 +150,16 @@ def pick_tier(
     Raise `NoTierFits` naming the largest tier if none is large enough, and
     `ValueError` for an unknown backend.
     """
-    if backend == "aurora":
+    if backend == AURORA:
         max_acu = aurora_max_acu(memory)
         memory_bytes = int(max_acu * AURORA_GIB_PER_ACU * GiB)
         return Tier(
-            "aurora", "db.serverless", max_acu, memory_bytes, "Aurora Serverless v2",
+            AURORA, "db.serverless", max_acu, memory_bytes, "Aurora Serverless v2",
             round(max_acu * _AURORA_USD_PER_ACU_HOUR, 4), min_acu=AURORA_MIN_ACU, max_acu=max_acu,
         )  # fmt: skip
     table = _TABLES.get(backend)
     if table is None:
-        raise ValueError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")
+        raise ValueError(f"unknown backend {backend!r}; expected one of {', '.join(CLOUD_BACKENDS)}")
     fits = [
         tier
         for tier in table

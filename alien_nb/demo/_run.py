@@ -43,7 +43,7 @@ def run_demo(
     progress: bool = True,
     say: Callable[[str], None] | None = print,
 ) -> DemoResult:
-    """Run the demo against local database `alien-demo` of ``controller``'s manager.
+    """Run the demo against local database `alien-demo` of ``controller``.
 
     ``say`` gets the opening line (None: silent); ``progress`` shows a bar on a terminal.
     Returns the measurements; `DemoResult.report` is the printed summary.
@@ -69,7 +69,7 @@ def run_demo(
         say(
             f"alien-nb demo: {len(digits.labels):,} handwritten digits (8x8 pixels, scikit-learn's copy of "
             f"the UCI set) through pgvector; {how} local database {DATABASE!r} in "
-            f"{controller.manager.home}"
+            f"{controller.home}"
         )
     # One bar over the demo's steps; the vector helpers' own bars stay off, so there is never two.
     bar = Progress(5 + len(EF_SEARCH), "alien-nb demo", enabled=progress, delay=0, unit="step",

@@ -1,43 +1,39 @@
-"""The `Database` handle a notebook works with."""
+"""The `Database` handle a notebook works with.
+
+A cell's statements run through `_runner.CellRunner`, each through `_fetch.run_statement`;
+COPY's data and targets are checked by `_copy` first.
+"""
 
 from __future__ import annotations
 
 import html
-import os
 import threading
-import time
 from collections.abc import Callable, Mapping
-from os import PathLike
 from typing import TYPE_CHECKING, Any
 
 from ..core import AlienError, PostgresBinding, Redactor, WorkerEnv, redacted_connection_string
 from ..core._sql import Statement, parse_sql
-from ..resolver._connection import ConnectionDetails, connection_for
+from ..resolver._connection import ConnectionDetails
 from ..resolver._liveness import Liveness, probe
-from ._fetch import Options, StatementFailed, StatementResult, run_statement
+from ._copy import check_copies
+from ._fetch import Options, StatementFailed, StatementResult
+from ._runner import CellRunner, describe_statements, in_transaction, wrappable
 from ._sqlerrors import (
-    CopyNeedsData,
     ParameterMissing,
     SqlArgumentInvalid,
     SqlError,
     StatementInterrupted,
     TransactionLost,
     check_arguments,
-    sql_error,
-    visible_tables,
 )
 
 __all__ = ["Database", "ParameterMissing", "SqlArgumentInvalid", "SqlError", "StatementInterrupted",
-           "StatementResult", "TransactionLost", "VectorHelpers", "local_connection"]  # fmt: skip
+           "StatementResult", "TransactionLost", "VectorHelpers"]  # fmt: skip
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     import pandas as pd
     import psycopg
     import sqlalchemy
-
-    from ..local import LocalPostgresManager
 
 
 class Database:
@@ -249,15 +245,16 @@ class Database:
         missing = [n for s in statements for n in s.names if n not in namespace]
         if missing:
             raise ParameterMissing(list(dict.fromkeys(missing)))
-        _check_copies(statements, copy_from, copy_to)
+        check_copies(statements, copy_from, copy_to)
         with self._lock:
             conn = self.connection
-            runner = _Runner(self, conn, query, namespace, Options(limit=limit, copy_from=copy_from))
-            in_transaction = _in_transaction(conn)
+            options = Options(limit=limit, copy_from=copy_from)
+            runner = CellRunner(conn, query, namespace, options, redactor=self._redactor, report=self.report)
+            was_in_transaction = in_transaction(conn)
             failure: BaseException | None = None
             self._user_sql = True
             try:
-                if autocommit or len(statements) == 1 or not _wrappable(statements, conn):
+                if autocommit or len(statements) == 1 or not wrappable(statements, conn):
                     return runner.all(statements, copy_to)
                 with conn.transaction():
                     return runner.all(statements, copy_to)
@@ -268,7 +265,7 @@ class Database:
             except BaseException:
                 # Ctrl-C mid-statement: had the connection to be closed inside the user's
                 # transaction, the next statement must hear that, not run in autocommit.
-                if conn.closed and in_transaction:
+                if conn.closed and was_in_transaction:
                     self._lost_in_transaction = conn
                 raise
             finally:
@@ -281,10 +278,10 @@ class Database:
         self,
         conn: psycopg.Connection[Any],
         statements: tuple[Statement, ...],
-        runner: _Runner,
+        runner: CellRunner,
         exc: Exception,
     ) -> SqlError:
-        interrupted = self._interrupted(conn, _what(statements))
+        interrupted = self._interrupted(conn, describe_statements(statements))
         return interrupted if interrupted is not None else runner.error(exc)
 
     # -- display: never the password ----------------------------------------
@@ -366,70 +363,6 @@ class VectorHelpers:
         return f"<alien_nb vector helpers on {self._db.name!r}: {names}>"
 
 
-def local_connection(
-    manager: LocalPostgresManager,
-    name: str,
-    *,
-    wait: float = 0.0,
-    report: Callable[[str], None] | None = None,
-) -> ConnectionDetails:
-    """Local database ``name``'s details as its metadata says now, through its socket if it has one.
-
-    Read at each new connection, so a handle follows its server to a new port
-    (the monitor restarted it where the old one was taken; `alien-nb stop` and
-    `start` elsewhere). The Unix socket, in the database's private folder,
-    cannot be squatted the way a loopback port can. The port (SCRAM only) is
-    used only while a server of the database runs without a socket (one
-    started before alien_nb used sockets); while none runs, the details
-    still name the socket, so a connection fails there ("not running")
-    instead of meeting whatever listens on the port. A socket file left by
-    a killed server refuses connections the same way.
-
-    A server that crashed and is to be restarted (by the monitor of this or
-    another kernel) is waited for, up to ``wait`` seconds, so the statement
-    that needs it runs once it is back; ``report`` hears about the wait.
-    """
-    import stat
-
-    from ..local._postmaster import is_postgres_process, read_postmaster_pid
-
-    paths = manager.paths(name)
-    manager.binding(name)  # metadata that cannot be used is an error now, not after a wait
-    down = wait > 0 and not _server_ready(paths.data)
-    if down and manager.status(name).lifecycle in ("failed", "creating"):  # it is to run: being restarted
-        if report is not None:
-            report(f"{name}: the server is down; waiting up to {wait:.0f} s for it to be restarted")
-        deadline = time.monotonic() + wait
-        while not _server_ready(paths.data) and time.monotonic() < deadline:
-            time.sleep(0.02)
-    binding = manager.binding(name)  # after the wait: the restart may have moved it
-    password = binding.inline_password
-    assert password is not None, "local bindings carry their password"
-    folder = manager.socket_dir(name)
-    if folder is None:  # its path is too long for a socket: the server listens on TCP only
-        return connection_for(binding, password)
-    try:
-        has_socket = stat.S_ISSOCK(paths.socket_file(binding.port).lstat().st_mode)
-    except OSError:
-        has_socket = False
-    if not has_socket:
-        info = read_postmaster_pid(paths.data)
-        if info is not None and is_postgres_process(info.pid, paths.data):
-            return connection_for(binding, password)
-    return connection_for(binding, password, socket_dir=str(folder))
-
-
-def _server_ready(data: Path) -> bool:
-    from ..local._postmaster import is_postgres_process, read_postmaster_pid
-
-    info = read_postmaster_pid(data)
-    return info is not None and info.status == "ready" and is_postgres_process(info.pid, data)
-
-
-def _what(statements: tuple[Statement, ...]) -> str:
-    return "this statement" if len(statements) == 1 else f"these {len(statements)} statements"
-
-
 def _psycopg_error() -> type[Exception]:
     import psycopg
 
@@ -440,168 +373,3 @@ def _register_vector(conn: psycopg.Connection[Any]) -> None:
     from ..vector import register_types
 
     register_types(conn)  # a database without the extension just gets no vector types
-
-
-_TRANSACTION_CONTROL = frozenset(
-    {"begin", "start", "commit", "end", "rollback", "abort", "savepoint", "release"}
-)
-
-
-def _in_transaction(conn: psycopg.Connection[Any]) -> bool:
-    import psycopg
-
-    return conn.info.transaction_status in (
-        psycopg.pq.TransactionStatus.INTRANS,
-        psycopg.pq.TransactionStatus.INERROR,
-    )
-
-
-def _wrappable(statements: tuple[Statement, ...], conn: psycopg.Connection[Any]) -> bool:
-    """May a multi-statement cell run inside one transaction of alien_nb's own?
-
-    Not when the cell manages transactions itself (BEGIN ...; COMMIT), nor in a transaction
-    that is already aborted: the statements then run as written, one after another.
-    """
-    import psycopg
-
-    if any(
-        s.keyword in _TRANSACTION_CONTROL or s.words[:2] == ("prepare", "transaction") for s in statements
-    ):
-        return False
-    return conn.info.transaction_status != psycopg.pq.TransactionStatus.INERROR
-
-
-def _check_copies(statements: tuple[Statement, ...], copy_from: Any, copy_to: Any) -> None:
-    """Refuse, before anything is sent, a COPY that would have no data or nowhere to go."""
-    from ._copytext import copy_format
-
-    for statement in statements:
-        direction = statement.copy_direction
-        if direction and statement.names:
-            raise CopyNeedsData(
-                "COPY takes no :name parameters (the server does not bind them in COPY).",
-                hint="Filter in a query instead: COPY (SELECT ... WHERE x = 1) TO STDOUT, with the value "
-                "written in, or select into a DataFrame with a plain SELECT ... WHERE x = :x.",
-            )
-        if direction == "in" and copy_from is not None:
-            _check_source(copy_from)
-        writable = copy_to is None or isinstance(copy_to, (str, PathLike)) or hasattr(copy_to, "write")
-        if direction == "out" and not writable:
-            raise CopyNeedsData(
-                f"copy_to must be a path or a file object to write to, not {type(copy_to).__name__}.",
-                hint="For example copy_to='out.csv', or copy_to=open('out.csv', 'wb').",
-            )
-        if direction == "in" and copy_from is None:
-            raise CopyNeedsData(
-                "COPY ... FROM STDIN reads data that this cell does not give it.",
-                hint="Name the file: %%alien_postgres --in-file data.csv (or db.sql(query, copy_from="
-                "'data.csv')); or load a DataFrame with db.engine and DataFrame.to_sql.",
-            )
-        if direction == "out" and copy_to is None and copy_format(statement) == "binary":
-            raise CopyNeedsData(
-                "COPY ... TO STDOUT in binary format cannot be shown as rows.",
-                hint="Write it to a file: %%alien_postgres --out-file data.bin (or db.sql(query, "
-                "copy_to='data.bin')); or leave out FORMAT binary to get a DataFrame.",
-            )
-
-
-def _check_source(source: Any) -> None:
-    """copy_from: a readable file's path, bytes, or an object with read(); checked before sending."""
-    if isinstance(source, (bytes, bytearray, memoryview)) or callable(getattr(source, "read", None)):
-        return
-    if isinstance(source, str) and not os.path.exists(source) and ("\n" in source or "," in source):
-        raise CopyNeedsData(
-            "copy_from= takes a file's path, bytes or a file object; this str looks like the data itself.",
-            hint="Pass the data as bytes, e.g. copy_from=data.encode(), or io.StringIO(data).",
-        )
-    if isinstance(source, (str, PathLike)):
-        path = os.path.expanduser(os.fspath(source))
-        if not os.path.isfile(path):
-            raise CopyNeedsData(
-                f"copy_from={os.fspath(source)!r}: no such file.",
-                hint="Give the path of the data COPY ... FROM STDIN should read.",
-            )
-        if not os.access(path, os.R_OK):
-            raise CopyNeedsData(f"copy_from={os.fspath(source)!r} is not readable by this kernel's user.")
-        return
-    raise CopyNeedsData(
-        f"copy_from must be a path, bytes or a file object, not {type(source).__name__}.",
-        hint="For example copy_from='data.csv'.",
-    )
-
-
-class _Runner:
-    """Runs a cell's statements one by one and knows which one failed, for its error."""
-
-    def __init__(
-        self,
-        db: Database,
-        conn: psycopg.Connection[Any],
-        cell: str,
-        namespace: Mapping[str, Any],
-        options: Options,
-    ) -> None:
-        self.db, self.conn, self.cell, self.namespace, self.options = db, conn, cell, namespace, options
-        self.current: Statement | None = None
-
-    def all(self, statements: tuple[Statement, ...], copy_to: Any) -> pd.DataFrame | StatementResult:
-        result: pd.DataFrame | StatementResult = StatementResult("", -1, 0.0)
-        for statement in statements:
-            self.current = statement
-            result = self.one(statement, copy_to)
-        return result
-
-    def one(self, statement: Statement, copy_to: Any) -> pd.DataFrame | StatementResult:
-        import io
-
-        params = {n: self.namespace[n] for n in statement.names}
-        if statement.copy_direction != "out":
-            return run_statement(self.conn, statement, params, self.options, self.db.report)
-        if copy_to is None:
-            from ._copytext import frame_from_copy
-
-            buffer = io.BytesIO()
-            self.options.copy_to = buffer
-            run_statement(self.conn, statement, params, self.options, self.db.report)
-            rows = frame_from_copy(buffer.getvalue(), statement, self.conn.info.encoding)
-            limit = self.options.limit
-            return rows if limit is None else rows.head(limit)
-        if isinstance(copy_to, (str, PathLike)):
-            return self._copy_to_path(statement, params, os.path.expanduser(os.fspath(copy_to)))
-        self.options.copy_to = copy_to
-        return run_statement(self.conn, statement, params, self.options, self.db.report)
-
-    def _copy_to_path(self, statement: Statement, params: dict[str, Any], path: str) -> StatementResult:
-        """COPY TO a file written whole or not at all: a failed COPY leaves an existing file as it was.
-
-        The file is private to the kernel's user (0600, as `tempfile` makes it): query results
-        are nobody else's to read.
-        """
-        import tempfile
-
-        folder = os.path.dirname(os.path.abspath(path))
-        fd, partial = tempfile.mkstemp(prefix=".alien-nb-copy-", dir=folder)
-        try:
-            with os.fdopen(fd, "wb") as target:
-                self.options.copy_to = target
-                result = run_statement(self.conn, statement, params, self.options, self.db.report)
-            os.replace(partial, path)
-        except BaseException:
-            os.unlink(partial)
-            raise
-        assert isinstance(result, StatementResult)
-        return result
-
-    def error(self, exc: Exception) -> SqlError:
-        statement = self.current
-        sqlstate = getattr(exc, "sqlstate", None)
-        tables = visible_tables(self.conn) if sqlstate == "42P01" else []
-        return sql_error(
-            exc,
-            self.db._redactor,
-            cell=self.cell,
-            statement=statement,
-            rendered=statement.render() if statement is not None else None,
-            params={n: self.namespace[n] for n in statement.names} if statement is not None else {},
-            tables=tables,
-        )

@@ -4,28 +4,45 @@ No password ever sits in a synced trait: the password box for external
 databases is read the moment its value arrives, kept in a private
 attribute as `SecretStr`, and cleared at once, because saved notebooks
 keep every widget's synced state.
+
+Start and Attach bind the handle to a notebook variable exactly as the
+magics do (``vec-db`` → ``vec_db``) and say which.
 """
 
 from __future__ import annotations
 
 import html
 import threading
-from typing import Any
+from collections.abc import Callable, MutableMapping
+from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
-from ..core import AlienError, format_size, parse_binding, pick_tier
+from ..core import AlienError, Postgres, format_size, parse_binding, pick_tier
+from ..core._backends import AURORA, CLOUD_BACKENDS, CLOUD_SQL, EXTERNAL, FLEXIBLE_SERVER, LOCAL
 from ._state import NotebookState
+from ._variables import bind_handle
 
+if TYPE_CHECKING:
+    from ._database import Database
+
+#: The panel's own choice besides the backends: attach from ALIEN_<NAME>_BINDING.
+_FROM_ENV = "env"
+#: The bundled major: left unset, so an existing database keeps its own.
+_BUNDLED = "18"
 _BACKENDS = [
-    ("local (embedded PostgreSQL 18 + pgvector)", "local"),
-    ("attach by binding (ALIEN_<NAME>_BINDING)", "env"),
-    ("attach external host (password)", "external"),
-    ("plan: AWS Aurora Serverless v2", "aurora"),
-    ("plan: GCP Cloud SQL", "cloud-sql"),
-    ("plan: Azure Flexible Server", "flexible-server"),
+    (f"local (embedded PostgreSQL {_BUNDLED} + pgvector)", LOCAL),
+    ("attach by binding (ALIEN_<NAME>_BINDING)", _FROM_ENV),
+    ("attach external host (password)", EXTERNAL),
+    ("plan: AWS Aurora Serverless v2", AURORA),
+    ("plan: GCP Cloud SQL", CLOUD_SQL),
+    ("plan: Azure Flexible Server", FLEXIBLE_SERVER),
 ]
-_CLOUD = ("aurora", "cloud-sql", "flexible-server")
+_TIER_LABELS = (
+    (AURORA, "Aurora Serverless v2"),
+    (CLOUD_SQL, "Cloud SQL"),
+    (FLEXIBLE_SERVER, "Azure Flexible Server"),
+)
 
 
 def _password_box() -> Any:
@@ -40,15 +57,18 @@ def _password_box() -> Any:
 
 
 class Panel:
-    def __init__(self, state: NotebookState) -> None:
+    """The widgets over ``state``; handles are bound in ``namespace`` (the notebook's user namespace)."""
+
+    def __init__(self, state: NotebookState, namespace: MutableMapping[str, Any]) -> None:
         import ipywidgets as w
 
         self.state = state
+        self.namespace = namespace
         self._password: SecretStr | None = None
         self._busy = threading.Lock()
         self.name = w.Text(value="vec-db", description="name")
-        self.backend = w.Dropdown(options=_BACKENDS, value="local", description="backend")
-        self.version = w.Dropdown(options=["18", "17", "16", "15"], value="18", description="version")
+        self.backend = w.Dropdown(options=_BACKENDS, value=LOCAL, description="backend")
+        self.version = w.Dropdown(options=[_BUNDLED, "17", "16", "15"], value=_BUNDLED, description="version")
         self.storage = w.Text(value="20Gi", description="storage")
         self.cpu = w.Text(value="2", description="cpu")
         self.memory = w.Text(value="8Gi", description="memory")
@@ -112,9 +132,9 @@ class Panel:
     # -- display helpers --------------------------------------------------------
 
     def _layout(self) -> None:
-        local = self.backend.value == "local"
-        cloud = self.backend.value in _CLOUD
-        self._external.layout.display = "" if self.backend.value == "external" else "none"
+        local = self.backend.value == LOCAL
+        cloud = self.backend.value in CLOUD_BACKENDS
+        self._external.layout.display = "" if self.backend.value == EXTERNAL else "none"
         for widget in (self.version, self.storage):
             widget.disabled = not (local or cloud)
         self.start_button.disabled = not local
@@ -123,19 +143,15 @@ class Panel:
         self.plan_button.layout.display = "" if cloud else "none"
 
     def _show_tiers(self) -> None:
-        from ..core import Postgres
-
-        spec = {key: field.value.strip() for key, field in (("cpu", self.cpu), ("memory", self.memory))}
         try:
             # The resource's own rules, so 5,000 digits are refused here as they are everywhere.
-            resource = Postgres.parse({"id": "tiers", **{k: v for k, v in spec.items() if v}})
+            resource = Postgres.from_options("tiers", cpu=_given(self.cpu), memory=_given(self.memory))
         except AlienError as exc:
             self.tiers.value = f"<span style='color:#b00'>cpu/memory: {html.escape(exc.message)}</span>"
             return
         cpu, memory = resource.cpu_cores, resource.memory_bytes
         cells = []
-        for backend, label in (("aurora", "Aurora Serverless v2"), ("cloud-sql", "Cloud SQL"),
-                               ("flexible-server", "Azure Flexible Server")):  # fmt: skip
+        for backend, label in _TIER_LABELS:
             try:
                 tier = pick_tier(backend, cpu, memory)
                 cells.append(f"<li>{label}: {tier.describe()} {tier.cost_class}</li>")
@@ -145,7 +161,7 @@ class Panel:
 
     def _show_status(self) -> None:
         """The live line: what the named local database is doing right now."""
-        if self.backend.value != "local" or self._busy.locked():
+        if self.backend.value != LOCAL or self._busy.locked():
             return
         from ..local import DatabaseNotFound
 
@@ -162,7 +178,7 @@ class Panel:
             f"{html.escape(status.message)}, {format_size(status.data_size)}"
         )
 
-    def _run(self, action: Any) -> None:
+    def _run(self, action: Callable[[], None]) -> None:
         if not self._busy.acquire(blocking=False):
             return
         try:
@@ -180,8 +196,13 @@ class Panel:
             self.progress.layout.visibility = "hidden"
             self._busy.release()
 
-    def _show_db(self, db: Any) -> None:
+    def _show_db(self, db: Database) -> None:
         self.details.value = db._repr_html_()
+
+    def _bound(self, name: str, db: Database) -> str:
+        """Bind the handle as the magics do; the status line's words that say where it is."""
+        variable = bind_handle(self.namespace, name, None, db)
+        return f"handle: <code>{html.escape(variable)}</code>"
 
     # -- actions ------------------------------------------------------------------
 
@@ -190,43 +211,38 @@ class Panel:
         self.status.value = f"starting {name}…"
         self.progress.value, self.progress.layout.visibility = 0, "visible"
         steps = {"init": 1, "start": 2, "bootstrap": 3}
-        binding = self.state.writable_manager().start(
-            name, self.version.value if self.version.value != "18" else None,
+        db, start = self.state.start_local(
+            name, self.version.value if self.version.value != _BUNDLED else None,
             progress=lambda step: setattr(self.progress, "value", steps.get(step, self.progress.value)),
         )  # fmt: skip
-        db = self.state._register(name, binding, backend="local")
         self.progress.value = 3
-        self.status.value = f"<b>{name}</b> is running on 127.0.0.1:{binding.port}"
+        where = f"127.0.0.1:{start.binding.port}"
+        self.status.value = f"<b>{html.escape(name)}</b> is running on {where}; {self._bound(name, db)}"
         self._show_db(db)
 
     def _attach(self) -> None:
         name = self.name.value.strip()
-        if self.backend.value == "env":
+        if self.backend.value == _FROM_ENV:
             db = self.state.attach(name)
         else:
             if self._password is None:
                 raise AlienError("Type the password first (it is read once and cleared).")
             binding = parse_binding({
-                "service": "external", "host": self.host.value.strip(), "port": self.port.value,
+                "service": EXTERNAL, "host": self.host.value.strip(), "port": self.port.value,
                 "database": name, "username": self.user.value.strip(), "password": self._password,
             }, name=name)  # fmt: skip
             self._password = None
             # Checked before it replaces anything: a failed attach keeps a working handle of this name.
-            db = self.state._register(name, binding, backend="external", check=True)
-        self.status.value = f"<b>{name}</b> attached"
+            db = self.state.attach(name, binding=binding)
+        self.status.value = f"<b>{html.escape(name)}</b> attached; {self._bound(name, db)}"
         self._show_db(db)
 
     def _plan(self) -> None:
-        from ..core import Postgres
-
         name, backend = self.name.value.strip(), self.backend.value
-        spec: dict[str, Any] = {"id": name, "storage": self.storage.value.strip() or "20Gi"}
-        version = self.version.value if self.version.value != "18" else "17"  # clouds offer 15-17
-        spec["version"] = version
-        for key, field in (("cpu", self.cpu), ("memory", self.memory)):
-            if field.value.strip():
-                spec[key] = field.value.strip()
-        plan = self.state.cloud_controller(backend).plan(Postgres.parse(spec))
+        version = self.version.value if self.version.value != _BUNDLED else "17"  # clouds offer 15-17
+        cpu, memory, storage = _given(self.cpu), _given(self.memory), _given(self.storage)
+        resource = Postgres.from_options(name, version=version, cpu=cpu, memory=memory, storage=storage)
+        plan = self.state.cloud_controller(backend).plan(resource)
         self.details.value = plan._repr_html_()
         command = f"%alien_postgres start {name} --backend {backend} --version {version}"
         self.status.value = (
@@ -236,10 +252,16 @@ class Panel:
 
     def _stop(self) -> None:
         name = self.name.value.strip()
-        if self.backend.value == "local":
+        if self.backend.value == LOCAL:
             self.state.controller.stop(name)  # a refused stop leaves the handle as it was
         self.state.forget(name)
-        status = self.state.controller.status(name) if self.backend.value == "local" else None
+        status = self.state.controller.status(name) if self.backend.value == LOCAL else None
         size = f", {format_size(status.data_size)} kept" if status else ""
         self.status.value = f"<b>{name}</b> is stopped{size}"
         self.details.value = ""
+
+
+def _given(field: Any) -> str | None:
+    """A text box's value, or None when it is left empty (the resource's default applies)."""
+    value: str = field.value.strip()
+    return value or None

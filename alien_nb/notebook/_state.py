@@ -1,4 +1,8 @@
-"""The one state object the extension owns: databases, the redactor, the controller."""
+"""The one state object the extension owns: databases, the redactor, the controllers.
+
+The magics and the panel get and drop databases through it only; it talks
+to the controllers' public interface only.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,17 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from ..core import AlienError, PostgresBinding, Redactor, binding_env_var, parse_binding
+from ..core import AlienError, Postgres, PostgresBinding, Redactor, binding_env_var, parse_binding
+from ..core._backends import LOCAL
 from ..core._bindings import MAX_BINDING_BYTES
 from ._database import Database
+
+if TYPE_CHECKING:
+    from ..controllers import CloudPostgresController, LocalPostgresController
+    from ..controllers.local import LocalStart
+    from ..resolver import ConnectionDetails
 
 Printer = Callable[[str], None]
 
@@ -28,50 +38,42 @@ class NotebookState:
         self.current: str | None = None
         self._print = printer
         self._home = home
-        self._controller: Any = None
+        self._controller: LocalPostgresController | None = None
 
     @property
-    def controller(self) -> Any:
+    def controller(self) -> LocalPostgresController:
+        """The local controller; a home that is /dev/null or a file is one clear error, not "no databases"."""
         if self._controller is None:
             from ..controllers import LocalPostgresController
-            from ..local import LocalPostgresManager
-            from ..local._home import check_home
 
-            manager = LocalPostgresManager(self._home, notify=self._print)
-            # A home that is /dev/null or a file: one clear error, not "no databases" or a raw OSError.
-            check_home(manager.home, create=False)
-            self._controller = LocalPostgresController(manager)
+            self._controller = LocalPostgresController.at(self._home, notify=self._print)
         return self._controller
-
-    def writable_manager(self) -> Any:
-        """The local manager, once its home is known to take new databases."""
-        from ..local._home import check_home
-
-        manager = self.controller.manager
-        check_home(manager.home, create=True)
-        return manager
 
     # -- getting a database ---------------------------------------------------
 
     def start(self, name: str, version: str | None = None, *, show_progress: bool = True) -> Database:
+        """Start (or attach to) local database ``name``, with a progress bar and one line saying where."""
         started = time.perf_counter()
-        bar = _StartProgress(name) if show_progress else None
-        try:
-            binding = self.writable_manager().start(name, version, progress=bar.step if bar else None)
-        finally:
-            if bar is not None:
-                bar.close()
-        db = self._register(name, binding, backend="local")
-        from ..local._metadata import read_metadata
+        from ..core._progress import Progress
 
-        # The version as recorded: a full status (disk usage, two test logins) would triple an attach.
-        version = read_metadata(self.controller.manager.paths(name).metadata).version
+        bar = Progress(len(_START_STAGES), f"starting {name}", enabled=show_progress, delay=0.3)
+        with bar:
+            db, start = self.start_local(name, version, progress=bar.stages(_START_STAGES))
         elapsed = time.perf_counter() - started
         self._print(
-            f"{name}: running on {binding.host}:{binding.port} (PostgreSQL {version}, pgvector) "
-            f"in {elapsed:.1f} s"
+            f"{name}: running on {start.binding.host}:{start.binding.port} (PostgreSQL {start.version}, "
+            f"pgvector) in {elapsed:.1f} s"
         )
         return db
+
+    def start_local(
+        self, name: str, version: str | None = None, *, progress: Callable[[str], None] | None = None
+    ) -> tuple[Database, LocalStart]:
+        """`start` without its display: the handle, and what the controller started."""
+        controller = self.controller
+        controller.check_home(create=True)
+        start = controller.launch(name, version, progress=progress)
+        return self._register(name, start.binding, backend=LOCAL), start
 
     def attach(
         self,
@@ -81,13 +83,15 @@ class NotebookState:
         binding_file: str | None = None,
         binding: PostgresBinding | None = None,
     ) -> Database:
+        """A handle for ``binding`` (or the one in ``binding_env`` / ``binding_file``), checked with
+        ``SELECT 1`` before it replaces a handle of that name."""
         if binding is None:
             binding = self._read_binding(name, binding_env, binding_file)
         return self._register(name, binding, backend=binding.service, check=True)
 
     # -- cloud ----------------------------------------------------------------
 
-    def cloud_controller(self, backend: str, *, region: str | None = None) -> Any:
+    def cloud_controller(self, backend: str, *, region: str | None = None) -> CloudPostgresController:
         from ..controllers import cloud_controller
         from ..resolver import default_settings
 
@@ -99,7 +103,7 @@ class NotebookState:
             on_secret=self.redactor.add,
         )
 
-    def create_cloud(self, resource: Any, backend: str, *, region: str | None = None) -> Database:
+    def create_cloud(self, resource: Postgres, backend: str, *, region: str | None = None) -> Database:
         controller = self.cloud_controller(backend, region=region)
         started = time.perf_counter()
         binding = controller.create(resource)
@@ -153,18 +157,16 @@ class NotebookState:
         from ..resolver import default_settings, resolver_for
 
         resolver = resolver_for(default_settings())
-        if backend == "local":
+        if backend == LOCAL:
             # Re-read from metadata at each new connection: the server may move to another port.
-            from ._database import local_connection
-
-            manager = self.controller.manager
+            controller = self.controller
             db = Database(
                 name,
-                local_connection(manager, name),
+                _local_details(controller, name),
                 backend=backend,
                 redactor=self.redactor,
-                refresh=lambda: local_connection(manager, name, wait=self.restart_wait, report=self._print),
-                peek=lambda: local_connection(manager, name),
+                refresh=lambda: _local_details(controller, name, wait=self.restart_wait, report=self._print),
+                peek=lambda: _local_details(controller, name),
             )
         elif binding.inline_password is not None:
             # Through the resolver too, for its settings (dial, ca_roots["external"]).
@@ -211,7 +213,7 @@ class NotebookState:
 
     def _is_local(self, name: str) -> bool:
         try:
-            return self.controller.manager.paths(name).metadata.exists()
+            return self.controller.exists(name)
         except AlienError:
             return False
 
@@ -226,27 +228,24 @@ class NotebookState:
         for name in list(self.databases):
             self.forget(name)
         if self._controller is not None:
-            self._controller.manager.close()
+            self._controller.close()
 
     def statuses_json(self) -> str:
-        return json.dumps([s.to_dict() for s in self.controller.manager.list()], indent=2)
+        return json.dumps([s.to_dict() for s in self.controller.list()], indent=2)
 
 
-class _StartProgress:
-    """A progress bar over the start steps; shown only if the start takes a moment, and someone watches."""
+def _local_details(
+    controller: LocalPostgresController, name: str, *, wait: float = 0.0, report: Printer | None = None
+) -> ConnectionDetails:
+    """The connection details of local database ``name`` now (see `LocalPostgresController.endpoint`)."""
+    from ..resolver._connection import connection_for
 
-    _STEPS = ("init", "start", "bootstrap")
+    endpoint = controller.endpoint(name, wait=wait, report=report)
+    password = endpoint.binding.inline_password
+    assert password is not None, "local bindings carry their password"
+    socket_dir = None if endpoint.socket_dir is None else str(endpoint.socket_dir)
+    return connection_for(endpoint.binding, password, socket_dir=socket_dir)
 
-    def __init__(self, name: str) -> None:
-        from ..core._progress import Progress
 
-        self._bar = Progress(len(self._STEPS), f"starting {name}", delay=0.3)
-        self._done = 0
-
-    def step(self, name: str) -> None:
-        target = self._STEPS.index(name) if name in self._STEPS else self._done
-        self._done = max(target, self._done)
-        self._bar.show(self._done, name)  # not tqdm's set_postfix_str: that draws before the delay
-
-    def close(self, *, complete: bool = True) -> None:
-        self._bar.close(complete=complete)
+#: What the local controller reports as it starts a database, in order.
+_START_STAGES = ("init", "start", "bootstrap")

@@ -12,6 +12,7 @@ from urllib.parse import quote
 from pydantic import SecretStr
 
 from ..core import ConnectionFailed, PostgresBinding, build_connection_string, redacted_connection_string
+from ..core._backends import AURORA, CLOUD_SQL, FLEXIBLE_SERVER, LOCAL_SERVICE
 from ..core._conninfo import required_auth
 from ._roots import roots_file
 
@@ -168,7 +169,7 @@ def _hint(reason: str, conn: ConnectionDetails) -> str | None:
     if asked is None and "authentication method requirement" in reason:
         asked = "another authentication method"
     if asked is not None:
-        if conn.binding.service == "local-postgres":
+        if conn.binding.service == LOCAL_SERVICE:
             return (
                 f"The program listening on port {conn.port} asked for {asked}; alien_nb's local servers only "
                 "use SCRAM, so it is not this database's server (another program took the port while the "
@@ -196,9 +197,9 @@ def _hint(reason: str, conn: ConnectionDetails) -> str | None:
         )
     if "certificate verify failed" in reason or "root certificate" in reason:
         source = {
-            "aurora": "the AWS RDS roots shipped with alien_nb",
-            "flexible-server": "the Azure roots shipped with alien_nb",
-            "cloud-sql": "the binding's serverCaCertificates",
+            AURORA: "the AWS RDS roots shipped with alien_nb",
+            FLEXIBLE_SERVER: "the Azure roots shipped with alien_nb",
+            CLOUD_SQL: "the binding's serverCaCertificates",
         }.get(conn.binding.service, "the system trust store")
         return f"The server's certificate does not chain to {source}; check that you reach the right server."
     if "password authentication failed" in reason:

@@ -17,6 +17,7 @@ from ..core import (
     binding_from_env,
     parse_binding,
 )
+from ..core._backends import AURORA, EXTERNAL, FLEXIBLE_SERVER
 from ..core._cloud import CloudSettings
 from ..core._redact import remember_secret
 from ._connection import ConnectionDetails, connection_for
@@ -59,14 +60,14 @@ class Resolver:
     def _password_and_roots(self, binding: PostgresBinding) -> tuple[SecretStr, tuple[str, ...]]:
         inline = binding.inline_password
         if inline is not None:
-            override = self.settings.ca_roots.get("external") if binding.sslmode != "disable" else None
+            override = self.settings.ca_roots.get(EXTERNAL) if binding.sslmode != "disable" else None
             return inline, (override,) if override else ()
         if isinstance(binding, AuroraBinding):
-            return self._aws_reader().read(binding), self._provider_roots("aurora")
+            return self._aws_reader().read(binding), self._provider_roots(AURORA)
         if isinstance(binding, CloudSqlBinding):
             return self._gcp_reader().read(binding), tuple(binding.server_ca_certificates)
         if isinstance(binding, FlexibleServerBinding):
-            return self._azure_reader().read(binding), self._provider_roots("flexible-server")
+            return self._azure_reader().read(binding), self._provider_roots(FLEXIBLE_SERVER)
         raise TypeError(f"unknown binding service {binding.service!r}")
 
     def _provider_roots(self, service: str) -> tuple[str, ...]:

@@ -19,10 +19,12 @@ import threading
 from importlib import resources
 from pathlib import Path
 
+from ..core._backends import AURORA, FLEXIBLE_SERVER
+
 #: The shipped roots per binding service.
 PROVIDER_ROOTS = {
-    "aurora": "aws-rds-global-bundle.pem",
-    "flexible-server": "azure-postgres-roots.pem",
+    AURORA: "aws-rds-global-bundle.pem",
+    FLEXIBLE_SERVER: "azure-postgres-roots.pem",
 }
 
 _lock = threading.Lock()

@@ -11,12 +11,15 @@ file: the name, the backend, the sizes and the status line, but never a password
 ("md", """Show the panel. In JupyterLab you would click; below, the same widgets are driven from code so
 the tutorial runs top to bottom (the browser test in the suite clicks them for real)."""),
 ("code", "panel = %alien_postgres panel\npanel", "nbval-ignore-output"),
-("md", "Type a name and press **Start**: a local PostgreSQL with pgvector starts, and the status line says where it runs."),
+("md", """Type a name and press **Start**: a local PostgreSQL with pgvector starts, the status line says where it
+runs, and the handle is bound to a variable exactly as `%alien_postgres start` binds it (`panel-demo` →
+`panel_demo`). **Attach** binds its handle the same way."""),
 ("code", """panel.name.value = "panel-demo"
 panel.start_button.click()""", "nbval-ignore-output"),
 ("code", """from IPython.display import HTML
 
 HTML(panel.status.value)"""),
+("code", 'panel_demo.sql("SELECT 1 AS one")'),
 ("md", """**Plan** shows what a cloud backend would create (tier, capacity, storage, network, cost class) and
 calls no cloud API. Creating it is a deliberate, separate step: `%alien_postgres start NAME --backend ...`."""),
 ("code", """panel.backend.value = "cloud-sql"

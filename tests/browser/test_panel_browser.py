@@ -332,6 +332,7 @@ def test_panel_in_jupyterlab_keeps_password_out_of_saved_notebook(
         )
         shown = status.inner_text()
         assert name in shown and "is running on 127.0.0.1:" in shown, shown
+        assert "handle: browser_db" in shown, shown  # bound as the magic binds it, and said so
 
         backend.select_option(label="attach external host (password)")
         password = panel.locator("input[type=password]")

@@ -86,3 +86,31 @@ def test_nobody_watching_polls_nothing() -> None:
     assert not bar.drawn and not started.is_set()
     with pytest.raises(StopIteration):
         next(gen)  # closed without ever running
+
+
+def test_named_stages_move_the_bar_forward_only(watched: None) -> None:
+    bar = Progress(3, "starting db", delay=3600)
+    inner = bar._bar
+    begin = bar.stages(("init", "start", "bootstrap"))
+    begin("start")
+    assert inner is not None and inner.n == 1 and "start" in inner.postfix
+    begin("init")  # a stage reported late never moves the bar back
+    assert inner.n == 1 and "init" in inner.postfix
+    begin("waiting for the port")  # not a stage: a new label only
+    assert inner.n == 1 and "waiting for the port" in inner.postfix
+    begin("bootstrap")
+    assert inner.n == 2
+    with pytest.raises(RuntimeError), bar:
+        raise RuntimeError("the start failed")
+    assert inner.n == 2  # left where it stopped
+
+
+def test_stages_of_an_unwatched_bar_do_nothing() -> None:
+    set_watch_policy(lambda: False)
+    try:
+        bar = Progress(3, "starting db")
+        bar.stages(("init",))("init")
+        assert not bar.drawn
+        bar.close()
+    finally:
+        set_watch_policy(None)

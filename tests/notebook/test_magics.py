@@ -434,7 +434,7 @@ def test_an_unusable_home_is_one_clear_error_in_the_notebook(ip: Any, home: str)
                 ip.run_line_magic("alien_postgres", line)
             shown = info.value._render_traceback_()
             assert len(shown) == 2 and "cannot be used" in shown[0] and shown[1].startswith("What to do:")
-        panel = Panel(magics.state)
+        panel = Panel(magics.state, ip.user_ns)
         panel.name.value = "mag-home"
         panel.start_button.click()
         assert "cannot be used" in panel.status.value

@@ -42,7 +42,7 @@ def test_panel_start_attach_stop(ip: Any, nb_home: Path, recorded: list[str]) ->
     from alien_nb.notebook._panel import Panel
 
     magics = ip.find_line_magic("alien_postgres").__self__
-    panel = Panel(magics.state)
+    panel = Panel(magics.state, ip.user_ns)
     assert (
         "db-custom" in panel.tiers.value and "Standard_" in panel.tiers.value and "ACU" in panel.tiers.value
     )
@@ -86,7 +86,7 @@ def test_panel_start_attach_stop(ip: Any, nb_home: Path, recorded: list[str]) ->
 def test_panel_reports_bad_input(ip: Any, recorded: list[str]) -> None:
     from alien_nb.notebook._panel import Panel
 
-    panel = Panel(ip.find_line_magic("alien_postgres").__self__.state)
+    panel = Panel(ip.find_line_magic("alien_postgres").__self__.state, ip.user_ns)
     panel.cpu.value = "lots"
     assert "cpu/memory" in panel.tiers.value
     panel.cpu.value = "2"
@@ -108,7 +108,7 @@ def test_panel_reports_bad_input(ip: Any, recorded: list[str]) -> None:
 def test_panel_shows_a_cloud_plan_without_calling_the_cloud(ip: Any, recorded: list[str]) -> None:
     from alien_nb.notebook._panel import Panel
 
-    panel = Panel(ip.find_line_magic("alien_postgres").__self__.state)
+    panel = Panel(ip.find_line_magic("alien_postgres").__self__.state, ip.user_ns)
     panel.name.value = "plan-me"
     panel.backend.value = "aurora"
     assert panel.start_button.disabled and panel.plan_button.layout.display == ""
@@ -136,7 +136,7 @@ def test_a_failed_panel_attach_keeps_the_working_handle(ip: Any, nb_home: Path, 
     magics = ip.find_line_magic("alien_postgres").__self__
     kept = ip.run_line_magic("alien_postgres", "start panel-kept")
     password = password_of(nb_home, "panel-kept")
-    panel = Panel(magics.state)
+    panel = Panel(magics.state, ip.user_ns)
     panel.name.value = "panel-kept"
     panel.backend.value = "external"
     panel.host.value, panel.port.value, panel.user.value = "127.0.0.1", 1, "postgres"
@@ -159,3 +159,43 @@ def test_a_failed_panel_attach_keeps_the_working_handle(ip: Any, nb_home: Path, 
     everything = "\n".join(recorded) + all_state(panel.widget)
     assert not any(s.decode() in everything for s in secret_spellings(password))
     ip.run_line_magic("alien_postgres", "stop panel-kept")
+
+
+def test_panel_start_and_attach_bind_the_handle_as_the_magic_does(
+    ip: Any, nb_home: Path, recorded: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from alien_nb.core import WorkerEnv
+    from alien_nb.notebook._panel import Panel
+
+    magics = ip.find_line_magic("alien_postgres").__self__
+    panel = Panel(magics.state, ip.user_ns)
+    panel.name.value = "clicky-db"
+    panel.start_button.click()
+    assert "is running on 127.0.0.1:" in panel.status.value, panel.status.value
+    assert "handle: <code>clicky_db</code>" in panel.status.value
+    assert ip.user_ns["clicky_db"] is magics.state.databases["clicky-db"]
+    assert ip.run_cell("clicky_db.sql('SELECT 1 AS one')").result["one"][0] == 1  # no NameError
+
+    # Attach by binding, under another name: bound to that name's variable.
+    binding = magics.state.controller.runtime_binding("clicky-db")
+    for key, value in WorkerEnv.for_binding("clicky-copy", binding).items():
+        monkeypatch.setenv(key, value)
+    panel.backend.value = "env"
+    panel.name.value = "clicky-copy"
+    panel.attach_button.click()
+    assert "attached; handle: <code>clicky_copy</code>" in panel.status.value, panel.status.value
+    assert ip.user_ns["clicky_copy"] is magics.state.databases["clicky-copy"]
+    assert ip.run_cell("clicky_copy.sql('SELECT 2 AS two')").result["two"][0] == 2
+
+    # A name that is a builtin gets the magics' variable too, and the builtin stays.
+    panel.backend.value = "local"
+    panel.name.value = "list"
+    panel.start_button.click()
+    assert "handle: <code>db_list</code>" in panel.status.value, panel.status.value
+    assert ip.user_ns["db_list"] is magics.state.databases["list"] and "list" not in ip.user_ns
+
+    password = password_of(nb_home, "clicky-db")
+    everything = "\n".join(recorded) + all_state(panel.widget)
+    assert not any(s.decode() in everything for s in secret_spellings(password))
+    for name in ("clicky-db", "list"):
+        ip.run_line_magic("alien_postgres", f"stop {name}")
