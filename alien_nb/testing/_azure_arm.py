@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+from . import _azure_arm_rules as rules
 from ._http import ApiError, Reply, Request, Route, deep_merge
 
 _PROVIDER = "Microsoft.DBforPostgreSQL"
@@ -24,11 +25,6 @@ _OPERATION = (
 )
 _SERVER_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])")
 _DB_NAME = re.compile(r"[-\w._]{1,63}")
-_SKU_FAMILY = {"Burstable": "Standard_B", "GeneralPurpose": "Standard_D", "MemoryOptimized": "Standard_E"}
-_HA_MODES = ("Disabled", "ZoneRedundant", "SameZone")
-# Premium SSD sizes; PremiumV2_LRS storage takes any size.
-_STORAGE_SIZES = (32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32767)
-_RESERVED_LOGINS = {"azure_superuser", "azure_pg_admin", "admin", "administrator", "root", "guest", "public"}
 _DEFAULT_CONFIGURATIONS = {"azure.extensions": "", "shared_preload_libraries": "pg_cron,pg_stat_statements"}
 _INITIAL_DATABASES = ("azure_maintenance", "azure_sys", "postgres")
 
@@ -126,16 +122,16 @@ class FlexibleServerApi:
         if properties.get("createMode", "Create") not in ("Create", "Default"):
             raise ApiError(400, f"createMode {properties['createMode']!r} is not supported by this fake.")
         login = properties.get("administratorLogin")
-        _check_login(login)
+        rules.check_login(login)
         password = properties.pop("administratorLoginPassword", None)
-        _check_password(password)
+        rules.check_password(password)
         sku = dict(body.get("sku") or {})
         properties.setdefault("version", "16")
         properties.setdefault("storage", {"storageSizeGB": 32})
         properties.setdefault("highAvailability", {"mode": "Disabled"})
         properties.setdefault("network", {"publicNetworkAccess": "Enabled"})
         properties.pop("createMode", None)
-        _check_server(sku, properties)
+        rules.check_server(sku, properties)
         server = _Server(m["rg"], location, sku, properties, dict(body.get("tags") or {}))
         server.databases = {db: {"charset": "UTF8", "collation": "en_US.utf8"} for db in _INITIAL_DATABASES}
 
@@ -171,12 +167,12 @@ class FlexibleServerApi:
             raise ApiError(400, "The administrator login cannot be changed.", "InvalidParameterValue")
         password = patch.pop("administratorLoginPassword", None)
         if password is not None:
-            _check_password(password)
+            rules.check_password(password)
         sku = copy.deepcopy(server.sku)
         deep_merge(sku, body.get("sku") or {})
         properties = copy.deepcopy(server.properties)
         deep_merge(properties, patch)
-        _check_server(sku, properties)
+        rules.check_server(sku, properties)
         if int(properties["storage"]["storageSizeGB"]) < int(server.properties["storage"]["storageSizeGB"]):
             raise ApiError(400, "Storage size cannot be decreased.", "InvalidStorageSizeValue")
         if int(properties["version"]) < int(server.properties["version"]):
@@ -376,55 +372,3 @@ class FlexibleServerApi:
 
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat().replace("+00:00", "Z")
-
-
-def _check_login(login: object) -> None:
-    if not isinstance(login, str) or not login:
-        raise ApiError(400, "properties.administratorLogin is required.", "InvalidParameterValue")
-    if login.lower() in _RESERVED_LOGINS or login.lower().startswith("pg_"):
-        raise ApiError(400, f"The administrator login '{login}' is reserved.", "InvalidParameterValue")
-
-
-def _check_password(password: object) -> None:
-    # Never echo the password in an error.
-    if not isinstance(password, str) or not password:
-        raise ApiError(400, "properties.administratorLoginPassword is required.", "InvalidParameterValue")
-    classes = (
-        any(c.isupper() for c in password),
-        any(c.islower() for c in password),
-        any(c.isdigit() for c in password),
-        any(not c.isalnum() for c in password),
-    )
-    if not 8 <= len(password) <= 128 or sum(classes) < 3:
-        raise ApiError(
-            400,
-            "The password does not meet policy: 8-128 characters from three of upper case, lower case, "
-            "digits and non-alphanumeric characters.",
-            "PasswordNotComplex",
-        )
-
-
-def _check_server(sku: dict[str, Any], properties: dict[str, Any]) -> None:
-    tier, sku_name = sku.get("tier"), sku.get("name")
-    if tier not in _SKU_FAMILY:
-        raise ApiError(400, f"Unknown sku tier {tier!r}.", "InvalidParameterValue")
-    if not isinstance(sku_name, str) or not sku_name.startswith(_SKU_FAMILY[tier]):
-        raise ApiError(
-            400, f"Sku name {sku_name!r} does not belong to the {tier} tier.", "InvalidParameterValue"
-        )
-    version = str(properties.get("version", ""))
-    if not version.isdigit():
-        raise ApiError(400, f"Invalid PostgreSQL version {version!r}.", "InvalidParameterValue")
-    storage = properties.get("storage") or {}
-    size = storage.get("storageSizeGB")
-    if storage.get("type") != "PremiumV2_LRS" and size not in _STORAGE_SIZES:
-        raise ApiError(
-            400, f"Storage size {size!r} GB is not one of {list(_STORAGE_SIZES)}.", "InvalidStorageSizeValue"
-        )
-    mode = (properties.get("highAvailability") or {}).get("mode", "Disabled")
-    if mode not in _HA_MODES:
-        raise ApiError(400, f"Unknown high availability mode {mode!r}.", "InvalidParameterValue")
-    if mode != "Disabled" and tier == "Burstable":
-        raise ApiError(
-            400, "High availability is not supported on the Burstable tier.", "InvalidParameterValue"
-        )

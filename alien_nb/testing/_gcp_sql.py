@@ -10,15 +10,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import _gcp_sql_rules as rules
 from ._http import ApiError, Reply, Request, Route, deep_merge, rfc3339_now
 
 # v1 is what alien_nb calls; v1beta4 (same shapes, ``/sql/v1beta4`` prefix) is what discovery clients use.
 _PROJECT = r"/(?:v1|sql/v1beta4)/projects/(?P<project>[^/]+)"
 _INSTANCE = _PROJECT + r"/instances/(?P<instance>[^/]+)"
 _INSTANCE_NAME = re.compile(r"[a-z](?:[a-z0-9-]{0,96}[a-z0-9])?")
-_DB_VERSION = re.compile(r"POSTGRES_(\d+)")
-_TIER = re.compile(r"db-[a-z0-9-]+", re.IGNORECASE)
-_IDENTIFIER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@$-]{0,62}")
 _STORED_KEYS = ("name", "databaseVersion", "region", "settings", "labels", "instanceType", "gceZone")
 
 
@@ -113,11 +111,11 @@ class CloudSqlApi:
                 "Invalid request: instance name must be 1-98 lowercase letters, digits or hyphens, "
                 "start with a letter and not end with a hyphen.",
             )
-        _check_version(body.get("databaseVersion"))
+        rules.check_version(body.get("databaseVersion"))
         settings = body.get("settings")
         if not isinstance(settings, dict) or not settings.get("tier"):
             raise ApiError(400, "Invalid request: settings.tier is required.")
-        _check_settings(settings)
+        rules.check_settings(settings)
         if name in self._instances:
             raise ApiError(409, "The Cloud SQL instance already exists.", "ALREADY_EXISTS")
         data: dict[str, Any] = {k: copy.deepcopy(body[k]) for k in _STORED_KEYS if k in body}
@@ -160,15 +158,15 @@ class CloudSqlApi:
             raise ApiError(412, "Precondition check failed: settingsVersion is stale.", "FAILED_PRECONDITION")
         merged = copy.deepcopy(current)
         deep_merge(merged, {k: v for k, v in settings.items() if k != "settingsVersion"})
-        _check_settings(merged)
+        rules.check_settings(merged)
         if int(merged.get("dataDiskSizeGb", 0)) < int(current["dataDiskSizeGb"]):
             raise ApiError(400, "Invalid request: the disk size cannot be decreased.")
         merged["dataDiskSizeGb"] = str(merged["dataDiskSizeGb"])
         merged["settingsVersion"] = str(int(current["settingsVersion"]) + 1)
         version = instance.data["databaseVersion"]
         if "databaseVersion" in body:
-            version = _check_version(body["databaseVersion"])
-            if _major(version) < _major(instance.data["databaseVersion"]):
+            version = rules.check_version(body["databaseVersion"])
+            if rules.major(version) < rules.major(instance.data["databaseVersion"]):
                 raise ApiError(400, "Invalid request: the database major version cannot be downgraded.")
 
         def apply() -> None:
@@ -247,7 +245,7 @@ class CloudSqlApi:
     def _create_user(self, request: Request, m: re.Match[str]) -> Reply:
         instance = self._instance(m)
         body = request.json()
-        name = _identifier(body.get("name"), "user")
+        name = rules.identifier(body.get("name"), "user")
         if name in instance.users:
             raise ApiError(409, f"User {name!r} already exists.", "ALREADY_EXISTS")
         user = {"name": name, "host": str(body.get("host", "")), "type": str(body.get("type", "BUILT_IN"))}
@@ -305,7 +303,7 @@ class CloudSqlApi:
     def _create_database(self, request: Request, m: re.Match[str]) -> Reply:
         instance = self._instance(m)
         body = request.json()
-        name = _identifier(body.get("name"), "database")
+        name = rules.identifier(body.get("name"), "database")
         if name in instance.databases:
             raise ApiError(409, f"Database {name!r} already exists.", "ALREADY_EXISTS")
         database = {
@@ -394,38 +392,3 @@ class CloudSqlApi:
                 "commonName": "C=US,O=Google\\, Inc,CN=Google Cloud SQL Server CA",
             }
         return view
-
-
-def _check_version(value: object) -> str:
-    if not isinstance(value, str) or not _DB_VERSION.fullmatch(value):
-        raise ApiError(400, f"Invalid request: databaseVersion {value!r} is not POSTGRES_<major>.")
-    return value
-
-
-def _major(version: str) -> int:
-    return int(version.split("_")[1])
-
-
-def _check_settings(settings: dict[str, Any]) -> None:
-    tier = str(settings.get("tier", ""))
-    if not _TIER.fullmatch(tier):
-        raise ApiError(400, f"Invalid request: invalid tier {tier!r}.")
-    edition = settings.get("edition")
-    perf = tier.lower().startswith("db-perf-optimized-")
-    if (edition == "ENTERPRISE_PLUS" and not perf) or (edition == "ENTERPRISE" and perf):
-        raise ApiError(400, f"Invalid Tier ({tier}) for ({edition}) Edition.")
-    availability = settings.get("availabilityType", "ZONAL")
-    if availability not in ("ZONAL", "REGIONAL"):
-        raise ApiError(400, f"Invalid request: availabilityType {availability!r} is not ZONAL or REGIONAL.")
-    size = settings.get("dataDiskSizeGb", 10)
-    if not str(size).isdigit() or int(size) < 10:
-        raise ApiError(400, f"Invalid request: dataDiskSizeGb {size!r} must be an integer >= 10.")
-    ip = settings.get("ipConfiguration") or {}
-    if ip.get("ipv4Enabled") is False and not ip.get("privateNetwork"):
-        raise ApiError(400, "Invalid request: at least one of public IP or private IP must be enabled.")
-
-
-def _identifier(value: object, what: str) -> str:
-    if not isinstance(value, str) or not _IDENTIFIER.fullmatch(value):
-        raise ApiError(400, f"Invalid request: {what} name {value!r} is not valid.")
-    return value
