@@ -13,9 +13,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 from urllib.parse import parse_qsl, urlsplit
+
+from ._service import Service
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -100,7 +101,7 @@ class _Injection:
     body: Mapping[str, object] | None
 
 
-class LoopbackServer:
+class LoopbackServer(Service):
     """Base class of the fakes: a threaded HTTP(S) server on 127.0.0.1 that runs in a daemon thread.
 
     Subclasses return their routes from `_routes` and their error shape from
@@ -151,17 +152,6 @@ class LoopbackServer:
             httpd.server_close()
         if thread is not None:
             thread.join(timeout=5)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     @property
     def port(self) -> int:

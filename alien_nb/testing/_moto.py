@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 import urllib.request
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from ..core import MissingExtra
+from ._service import Service
 
 if TYPE_CHECKING:
     from moto.server import ThreadedMotoServer
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 _DUMMY_KEY = "testing"
 
 
-class MotoServer:
+class MotoServer(Service):
     """moto (``moto[server]``) in a daemon thread on ``http://127.0.0.1:PORT``.
 
     State is shared by every client of the server, and with in-process
@@ -61,17 +61,6 @@ class MotoServer:
         server, self._server, self._url = self._server, None, None
         if server is not None:
             server.stop()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     @property
     def url(self) -> str:

@@ -20,13 +20,14 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from typing_extensions import Self
 
+from ._service import Service
 from ._tls import IssuedCertificate
 
 _SSL_REQUEST = 80877103
 _GSSENC_REQUEST = 80877104
 
 
-class TlsPostgresProxy:
+class TlsPostgresProxy(Service):
     """Listen on 127.0.0.1 with TLS and relay each connection to ``backend`` in the clear.
 
     >>> with TlsPostgresProxy(("127.0.0.1", 5432), ca.issue("db.example.com")) as proxy:
@@ -64,12 +65,6 @@ class TlsPostgresProxy:
         if self._listener is not None:
             self._listener.close()
             self._listener = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
 
     @property
     def port(self) -> int:
