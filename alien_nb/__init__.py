@@ -63,6 +63,7 @@ if TYPE_CHECKING:
         VersionUnavailable,
     )
     from .notebook._database import Database
+    from .notebook._results import StatementResult
     from .notebook._sqlerrors import (
         CopyNeedsData,
         ParameterMissing,
@@ -110,6 +111,7 @@ __all__ = [
     "SqlTextInvalid",
     "StartFailed",
     "StatementInterrupted",
+    "StatementResult",
     "StopFailed",
     "TransactionLost",
     "VersionUnavailable",
@@ -137,6 +139,7 @@ _LAZY: dict[str, str] = {
     **dict.fromkeys(_LOCAL_ERRORS, "alien_nb.local._errors"),
     **dict.fromkeys(_SQL_ERRORS, "alien_nb.notebook._sqlerrors"),
     "Database": "alien_nb.notebook._database",
+    "StatementResult": "alien_nb.notebook._results",
 }
 
 
@@ -153,4 +156,4 @@ def unload_ipython_extension(ipython: Any) -> None:
     unload(ipython)
 
 
-__getattr__, __dir__ = _lazy_exports(__name__, _LAZY)
+__getattr__, __dir__ = _lazy_exports(__name__, _LAZY, renamed={"PostgresConnection": "ConnectionDetails"})

@@ -279,6 +279,24 @@ def test_broken_files_in_the_home_never_give_a_traceback(tmp_path: Path, passwor
             assert done.stderr.startswith("alien-nb: error: "), done.stderr
 
 
+def test_a_folder_a_killed_start_left_is_listed_and_can_be_deleted(tmp_path: Path) -> None:
+    # Only state.json: `start` refuses it and says to delete it first, so `delete` must find it,
+    # and `list` must show it rather than hide it.
+    home = tmp_path / "home"
+    leftover = home / "postgres" / "half-db"
+    leftover.mkdir(parents=True)
+    (leftover / "state.json").write_text('{"desired": "running"}')
+    listed = alien_nb_here("list", "--json", home=home)
+    assert listed.returncode == 0, listed.stderr
+    [status] = json.loads(listed.stdout)
+    assert status["name"] == "half-db" and status["lifecycle"] == "failed"
+    done = alien_nb_here("delete", "half-db", "--yes", home=home)
+    assert done.returncode == 0, done.stderr
+    assert not leftover.exists()
+    gone = alien_nb_here("delete", "half-db", "--yes", home=home)
+    assert gone.returncode != 0 and "No local database named 'half-db'" in gone.stderr
+
+
 def test_a_reader_that_leaves_early_is_not_an_error(home: Path) -> None:
     exe = shutil.which("alien-nb", path=os.path.dirname(sys.executable)) or "alien-nb"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "ALIEN_"))}

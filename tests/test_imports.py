@@ -204,3 +204,14 @@ def test_lazy_exports_are_one_helper() -> None:
         assert package.__getattr__.__module__ == "alien_nb.core._lazy", package
         with pytest.raises(AttributeError, match=f"module '{package.__name__}' has no attribute 'nope'"):
             package.nope  # noqa: B018
+
+
+def test_a_renamed_public_name_still_works_and_says_its_new_name() -> None:
+    import alien_nb
+    import alien_nb.resolver
+
+    for package in (alien_nb, alien_nb.resolver):
+        with pytest.warns(DeprecationWarning, match=rf"{package.__name__}\.ConnectionDetails"):
+            old = package.PostgresConnection
+        assert old is alien_nb.ConnectionDetails
+        assert "PostgresConnection" not in dir(package)

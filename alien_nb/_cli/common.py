@@ -31,10 +31,12 @@ def require_existing(controller: LocalPostgresController, name: str, *, create_h
     """Raise `DatabaseNotFound` for an unknown name, saying which exist and what was meant."""
     from ..local import DatabaseNotFound
 
-    controller.folder(name)  # a malformed name gets its own error first
-    names = controller.names()
-    if name in names:
+    if controller.exists(name):  # a malformed name gets its own error first
         return
+    try:
+        names = controller.names()
+    except OSError:  # only the hint needs the listing
+        names = []
     err = DatabaseNotFound(name, controller.home)
     close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
     hint = f"Did you mean {' or '.join(repr(n) for n in close)}? " if close else ""

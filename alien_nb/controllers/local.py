@@ -6,26 +6,16 @@ layer: they never reach into its manager, its folders or its metadata.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..core import InvalidResourceUpdate, LocalPostgresBinding, Postgres, validate_update
 from ..core._backends import LOCAL
-from ..local import LocalPostgresManager, LocalStatus
+from ..local import LocalEndpoint, LocalPostgresManager, LocalStatus
 from ._base import PostgresController
 
 Notify = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class LocalEndpoint:
-    """Where to reach a local database now: its binding, and the private socket folder to dial
-    (None: its loopback port)."""
-
-    binding: LocalPostgresBinding
-    socket_dir: Path | None
 
 
 @dataclass(frozen=True)
@@ -89,8 +79,8 @@ class LocalPostgresController(PostgresController):
         return self.manager.names()
 
     def exists(self, id: str) -> bool:
-        """Has local database ``id`` been created here (its metadata written)? Raise for a malformed name."""
-        return self.manager.paths(id).metadata.exists()
+        """Is ``id`` one of `names` (its folder is there)? Raise for a malformed name."""
+        return self.manager.paths(id).root.is_dir()
 
     def list(self) -> list[LocalStatus]:
         """The status of every local database under the home, by name."""
@@ -122,10 +112,8 @@ class LocalPostgresController(PostgresController):
     def launch(self, id: str, version: str | None = None, *, progress: Notify | None = None) -> LocalStart:
         """`start`, also saying which PostgreSQL major the server runs (as recorded: a full
         `status`, with its disk usage and test logins, would triple the time of an attach)."""
-        from ..local._metadata import read_metadata
-
         binding = self.start(id, version, progress=progress)
-        return LocalStart(binding, read_metadata(self.manager.paths(id).metadata).version)
+        return LocalStart(binding, self.manager.version(id))
 
     def ready(self, id: str) -> bool:
         status = self.manager.status(id)
@@ -155,53 +143,7 @@ class LocalPostgresController(PostgresController):
     # -- connecting ---------------------------------------------------------
 
     def endpoint(self, id: str, *, wait: float = 0.0, report: Notify | None = None) -> LocalEndpoint:
-        """Where to reach database ``id`` as its metadata says now: through its socket if it has one.
-
-        Read at each new connection, so a handle follows its server to a new port
-        (the monitor restarted it where the old one was taken; `alien-nb stop` and
-        `start` elsewhere). The Unix socket, in the database's private folder,
-        cannot be squatted the way a loopback port can. The port (SCRAM only) is
-        used only while a server of the database runs without a socket (one
-        started before alien_nb used sockets); while none runs, the endpoint
-        still names the socket, so a connection fails there ("not running")
-        instead of meeting whatever listens on the port. A socket file left by
-        a killed server refuses connections the same way.
-
-        A server that crashed and is to be restarted (by the monitor of this or
-        another kernel) is waited for, up to ``wait`` seconds, so the statement
-        that needs it runs once it is back; ``report`` hears about the wait.
-        """
-        import stat
-
-        from ..local._postmaster import is_postgres_process, read_postmaster_pid
-
-        manager = self.manager
-        paths = manager.paths(id)
-        manager.binding(id)  # metadata that cannot be used is an error now, not after a wait
-        down = wait > 0 and not _server_ready(paths.data)
-        if down and manager.status(id).lifecycle in ("failed", "creating"):  # it is to run: being restarted
-            if report is not None:
-                report(f"{id}: the server is down; waiting up to {wait:.0f} s for it to be restarted")
-            deadline = time.monotonic() + wait
-            while not _server_ready(paths.data) and time.monotonic() < deadline:
-                time.sleep(0.02)
-        binding = manager.binding(id)  # after the wait: the restart may have moved it
-        folder = manager.socket_dir(id)
-        if folder is None:  # its path is too long for a socket: the server listens on TCP only
-            return LocalEndpoint(binding, None)
-        try:
-            has_socket = stat.S_ISSOCK(paths.socket_file(binding.port).lstat().st_mode)
-        except OSError:
-            has_socket = False
-        if not has_socket:
-            info = read_postmaster_pid(paths.data)
-            if info is not None and is_postgres_process(info.pid, paths.data):
-                return LocalEndpoint(binding, None)
-        return LocalEndpoint(binding, folder)
-
-
-def _server_ready(data: Path) -> bool:
-    from ..local._postmaster import is_postgres_process, read_postmaster_pid
-
-    info = read_postmaster_pid(data)
-    return info is not None and info.status == "ready" and is_postgres_process(info.pid, data)
+        """Where to reach database ``id`` now: its binding, and its private socket folder when it
+        has one (see `LocalPostgresManager.endpoint`). Read at each new connection, so a handle
+        follows its server; a server being restarted is waited for up to ``wait`` seconds."""
+        return self.manager.endpoint(id, wait=wait, report=report)

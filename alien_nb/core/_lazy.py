@@ -10,20 +10,32 @@ from __future__ import annotations
 
 import importlib
 import sys
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
 
 def lazy_exports(
-    package: str, modules: Mapping[str, str]
+    package: str, modules: Mapping[str, str], *, renamed: Mapping[str, str] | None = None
 ) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
     """``__getattr__, __dir__ = lazy_exports(__name__, {"Name": "._module", ...})``.
 
     Each value is the module defining the name, absolute or relative to ``package``. A name is
     imported on first access and then cached in the package, so later lookups cost nothing.
+    ``renamed`` maps an old public name to its new one: the old name still works, with a
+    `DeprecationWarning` that gives the new one (it is not listed by ``dir()``).
     """
+    renamed = dict(renamed or {})
 
     def __getattr__(name: str) -> Any:
+        if name in renamed:
+            new = renamed[name]
+            warnings.warn(
+                f"{package}.{name} is now {package}.{new}; the old name will be removed.",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            return getattr(sys.modules[package], new)
         module = modules.get(name)
         if module is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")

@@ -1,5 +1,6 @@
 """The embedded-Postgres manager: server processes, data directories, metadata and locks."""
 
+from ._endpoint import LocalEndpoint
 from ._errors import (
     CredentialsRejected,
     DatabaseNotFound,
@@ -28,6 +29,7 @@ __all__ = [
     "HomeInvalid",
     "InitFailed",
     "Installation",
+    "LocalEndpoint",
     "LocalPostgresManager",
     "LocalServerError",
     "LocalStatus",

@@ -17,6 +17,7 @@ from pathlib import Path
 from ..core import LocalPostgresBinding
 from ..core._environ import WorkerEnv
 from ._context import Clock, LocalContext, Notify, PortPicker, Spawner, SystemClock
+from ._endpoint import LocalEndpoint, find_endpoint
 from ._errors import DatabaseNotFound, StopFailed
 from ._layout import DatabasePaths, default_home, dir_size
 from ._lock import database_lock, release, try_lock
@@ -24,7 +25,7 @@ from ._metadata import Metadata, MetadataProblem, read_metadata
 from ._monitor import ServerMonitor
 from ._names import check_name, database_names
 from ._ports import LoopbackPorts
-from ._private import loose_mode_notice, prepare_home, read_checked_metadata, set_desired
+from ._private import ensure_lock_dir, loose_mode_notice, prepare_home, read_checked_metadata, set_desired
 from ._server import live_postmaster, reap_children, recorded_server, server_pid, spawn_detached, stop_server
 from ._session import probe
 from ._start import start_locked
@@ -208,6 +209,18 @@ class LocalPostgresManager:
     def paths(self, id: str) -> DatabasePaths:
         return self._paths(id)
 
+    def endpoint(self, id: str, *, wait: float = 0.0, report: Notify | None = None) -> LocalEndpoint:
+        """Where to reach ``id`` now (see `find_endpoint`), waiting up to ``wait`` seconds for a
+        server that is being restarted."""
+        paths = self._existing(id)
+        return find_endpoint(
+            self._ctx, paths, lifecycle=lambda: self.status(id).lifecycle, wait=wait, report=report
+        )
+
+    def version(self, id: str) -> str:
+        """The PostgreSQL major ``id`` was created with, as its metadata records it."""
+        return read_checked_metadata(self._ctx, self._existing(id)).version
+
     def socket_dir(self, id: str) -> Path | None:
         """Where the server's Unix socket lives (None when its path is too long for one).
 
@@ -233,6 +246,7 @@ class LocalPostgresManager:
     @contextlib.contextmanager
     def _locked_existing(self, paths: DatabasePaths) -> Iterator[None]:
         """The database lock, then the folder checked again: a delete may have won the lock first."""
+        ensure_lock_dir(paths)
         with database_lock(paths.lock, paths.name):
             if not paths.root.is_dir():
                 raise DatabaseNotFound(paths.name, self.home)
@@ -255,6 +269,7 @@ class LocalPostgresManager:
             return False
         if live_postmaster(paths) is not None:
             return False
+        ensure_lock_dir(paths)
         fd = try_lock(paths.lock)
         if fd is None:
             return False  # someone else is starting or stopping it

@@ -105,6 +105,9 @@ def _read_private(path: Path, on_loose_mode: Callable[[int], None] | None) -> by
         return f.read()
 
 
+_NOT_JSON = object()
+
+
 def read_metadata(path: Path, *, on_loose_mode: Callable[[int], None] | None = None) -> Metadata:
     """Read and check ``metadata.json``. Raise `FileNotFoundError` or `MetadataProblem`.
 
@@ -112,10 +115,13 @@ def read_metadata(path: Path, *, on_loose_mode: Callable[[int], None] | None = N
     is told its old mode (without it, nothing is changed).
     """
     raw = _read_private(path, on_loose_mode)
+    data: Any = _NOT_JSON
     try:
-        data: Any = json.loads(raw)
+        data = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError):
-        raise MetadataProblem("is not valid JSON") from None
+        pass  # raised below: json's error holds the whole text, password included, even as __context__
+    if data is _NOT_JSON:
+        raise MetadataProblem("is not valid JSON")
     if not isinstance(data, dict):
         raise MetadataProblem("is not a JSON object")
     missing = [key for key in _FIELDS if key not in data]

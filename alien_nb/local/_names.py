@@ -1,7 +1,7 @@
 """Database names: which are allowed, and which databases exist under a home.
 
-"Which databases exist" is answered here alone, for the listing and the
-monitor (and the command line) alike.
+"Which databases exist" is answered here alone, for the listing, the monitor, the
+command line and the notebook alike: a database is its folder.
 """
 
 from __future__ import annotations
@@ -52,14 +52,11 @@ def valid_name(name: str) -> bool:
 
 
 def database_names(home: Path) -> list[str]:
-    """The local databases under ``home``, by name: folders with a name alien_nb allows that hold
-    a metadata.json or a data directory. A home without a postgres folder holds none; one that
-    cannot be read raises `OSError`."""
+    """The local databases under ``home``, by name: every folder under ``postgres/`` with a name
+    alien_nb allows. A folder counts even when a killed start left it without metadata or data:
+    `list` then reports it failed and ``delete`` removes it, so nothing is ever hidden. A home
+    without a postgres folder holds none; one that cannot be read raises `OSError`."""
     root = home / "postgres"
     if not root.is_dir():
         return []
-    return sorted(
-        p.name
-        for p in root.iterdir()
-        if valid_name(p.name) and ((p / "metadata.json").exists() or (p / "data").exists())
-    )
+    return sorted(p.name for p in root.iterdir() if valid_name(p.name) and p.is_dir())

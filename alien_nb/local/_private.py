@@ -19,7 +19,7 @@ from pathlib import Path
 from ..core import InvalidResourceUpdate
 from ._account import make_traversable
 from ._context import LocalContext
-from ._errors import DatabaseNotFound, DataDirInvalid, HomeInvalid, MetadataInvalid
+from ._errors import DatabaseNotFound, DataDirInvalid, HomeInvalid, LocalServerError, MetadataInvalid
 from ._files import check_ours, has_cluster_files, processes_in, replace_private, temp_glob
 from ._installations import find_installation
 from ._layout import DatabasePaths
@@ -51,12 +51,18 @@ def prepare_home(ctx: LocalContext, paths: DatabasePaths) -> None:
                 os.chmod(folder, shared_mode)
         check_ours(paths.postgres_dir, paths.home)
         make_traversable(paths.postgres_dir, account, ctx.notify)
-        paths.lock.parent.mkdir(mode=0o700, exist_ok=True)
-        check_ours(paths.lock.parent, paths.home)
+        ensure_lock_dir(paths)
         if paths.root.exists():
             check_ours(paths.root, paths.home)
     except OSError as exc:
         raise HomeInvalid(paths.home, f"{exc.strerror or exc} ({exc.filename or paths.home})") from None
+
+
+def ensure_lock_dir(paths: DatabasePaths) -> None:
+    """The folder of the per-database lock files: 0700, ours (not a planted link). A folder copied
+    in, or left by an older version, may lack it; every locked step makes it first."""
+    paths.lock.parent.mkdir(mode=0o700, exist_ok=True)
+    check_ours(paths.lock.parent, paths.home)
 
 
 def make_private_dir(ctx: LocalContext, folder: Path) -> None:
@@ -165,16 +171,22 @@ def load_or_create_metadata(ctx: LocalContext, paths: DatabasePaths, version: st
 
 def read_checked_metadata(ctx: LocalContext, paths: DatabasePaths) -> Metadata:
     """metadata.json, which must be this database's; `MetadataInvalid` (never its content) if not."""
+    # The error is raised after the except blocks: a parse error of the file (JSONDecodeError
+    # keeps the whole text, password included) is then not attached to it, even as __context__.
+    problem: LocalServerError | None = None
     try:
         metadata = read_metadata(paths.metadata, on_loose_mode=loose_mode_notice(ctx, paths))
     except FileNotFoundError:
-        if not paths.root.is_dir():
-            raise DatabaseNotFound(paths.name, ctx.home) from None  # deleted meanwhile
-        raise MetadataInvalid(paths.metadata, paths.data, "is missing") from None
+        if paths.root.is_dir():
+            problem = MetadataInvalid(paths.metadata, paths.data, "is missing")
+        else:
+            problem = DatabaseNotFound(paths.name, ctx.home)  # deleted meanwhile
     except MetadataProblem as exc:
-        raise MetadataInvalid(paths.metadata, paths.data, str(exc)) from None
+        problem = MetadataInvalid(paths.metadata, paths.data, str(exc))
     except OSError as exc:
-        raise MetadataInvalid(paths.metadata, paths.data, f"cannot be read ({exc.strerror})") from None
+        problem = MetadataInvalid(paths.metadata, paths.data, f"cannot be read ({exc.strerror})")
+    if problem is not None:
+        raise problem
     if metadata.resource_id != paths.name or Path(metadata.data_dir) != paths.data:
         raise MetadataInvalid(paths.metadata, paths.data, "belongs to another database or folder")
     return metadata

@@ -18,11 +18,10 @@ half-ready for the monitor to restart in a loop.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 
-from ..core import LocalPostgresBinding
+from ..core import AlienError, LocalPostgresBinding
 from ._account import make_traversable
 from ._cluster import init_cluster
 from ._context import LocalContext
@@ -127,8 +126,10 @@ def launch(
 
 def bootstrap(ctx: LocalContext, paths: DatabasePaths, metadata: Metadata, install: Installation) -> None:
     """Create the database and the vector extension, if missing."""
-    with _translated(paths, metadata, "could not be prepared"):
-        _create_database_and_extension(ctx, paths, metadata, install)
+    _translated(
+        paths, metadata, "could not be prepared",
+        lambda: _create_database_and_extension(ctx, paths, metadata, install),
+    )  # fmt: skip
 
 
 def verify_credentials(paths: DatabasePaths, metadata: Metadata) -> None:
@@ -144,23 +145,28 @@ def verify_credentials(paths: DatabasePaths, metadata: Metadata) -> None:
         )  # fmt: skip
 
 
-@contextlib.contextmanager
-def _translated(paths: DatabasePaths, metadata: Metadata, what: str) -> Iterator[None]:
+def _translated(paths: DatabasePaths, metadata: Metadata, what: str, step: Callable[[], None]) -> None:
+    """Run ``step``; a driver error becomes `StartFailed` (or `CredentialsRejected`) that carries
+    only its message. Raised after the ``except`` block, so the driver's error (which holds the
+    connection parameters, password included, in its frames) is not kept even as ``__context__``."""
     import psycopg
 
+    failure: AlienError | None = None
     try:
-        yield
+        step()
     except psycopg.Error as exc:
         # libpq gives a failed login no SQLSTATE: ask the server once more, by hand.
         if exc.sqlstate is None and login(paths, metadata, "postgres").rejected:
-            raise CredentialsRejected(paths.name, paths.data, paths.metadata, stopped=False) from None
-        # The driver's error object holds the connection parameters; keep
-        # only its message, and no frames that could show the password.
-        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-        raise StartFailed(
-            paths.data, None, reason,
-            hint=f"The server runs but {what}; see `alien-nb logs {paths.name}`.",
-        ) from None  # fmt: skip
+            failure = CredentialsRejected(paths.name, paths.data, paths.metadata, stopped=False)
+        else:
+            reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+            failure = StartFailed(
+                paths.data, None, reason,
+                hint=f"The server runs but {what}; see `alien-nb logs {paths.name}`.",
+            )  # fmt: skip
+        del exc
+    if failure is not None:
+        raise failure
 
 
 def _create_database_and_extension(

@@ -36,7 +36,7 @@ from ._inline import inline_password_kinds
 from ._payloads import payload_findings
 
 __all__ = ["MAX_NOTEBOOK_BYTES", "AuditReport", "Finding", "NotebookUnreadable", "audit_notebook",
-           "audit_text", "inline_password_kinds", "notebook_files"]  # fmt: skip
+           "audit_text", "notebook_files"]  # fmt: skip
 
 # A notebook is read whole (and parsed); bigger files are reported unreadable
 # rather than exhausting memory (`/dev/zero`, a stray dump named *.ipynb).

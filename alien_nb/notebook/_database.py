@@ -16,19 +16,17 @@ from ..core._sql import Statement, parse_sql
 from ..resolver._connection import ConnectionDetails
 from ..resolver._liveness import Liveness, probe
 from ._copy import check_copies
-from ._fetch import Options, StatementFailed, StatementResult
+from ._results import Options, StatementFailed, StatementResult
 from ._runner import CellRunner, describe_statements, in_transaction, wrappable
 from ._sqlerrors import (
     ParameterMissing,
-    SqlArgumentInvalid,
     SqlError,
     StatementInterrupted,
     TransactionLost,
     check_arguments,
 )
 
-__all__ = ["Database", "ParameterMissing", "SqlArgumentInvalid", "SqlError", "StatementInterrupted",
-           "StatementResult", "TransactionLost", "VectorHelpers"]  # fmt: skip
+__all__ = ["Database", "VectorHelpers"]
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 #: Rows per chunk the server streams (libpq's chunked-rows mode).
 CHUNK_ROWS = 1000
 
-__all__ = ["CHUNK_ROWS", "Options", "StatementFailed", "StatementResult", "run_statement"]
+__all__ = ["CHUNK_ROWS", "run_statement"]
 
 
 def run_statement(

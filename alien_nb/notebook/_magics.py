@@ -29,7 +29,7 @@ from ._parsers import (
     subcommand_parser,
     usage_error,
 )
-from ._variables import bind_handle, check_variable, identifier_for
+from ._variables import bind_handle, check_variable
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -41,9 +41,7 @@ if TYPE_CHECKING:
     from ._panel import Panel
     from ._state import NotebookState
 
-__all__ = ["AlienPostgresMagics", "identifier_for", "register"]
-
-_cell_parser = cell_parser  # docs/_hooks/build.py reads the cell's help from here
+__all__ = ["AlienPostgresMagics", "register"]
 
 
 @magics_class

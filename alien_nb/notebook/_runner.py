@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..core import Redactor
 from ..core._sql import Statement
-from ._fetch import Options, StatementResult, run_statement
+from ._fetch import run_statement
+from ._results import Options, StatementResult
 from ._sqlerrors import SqlError, sql_error, visible_tables
 
 if TYPE_CHECKING:

@@ -6,7 +6,6 @@ to the controllers' public interface only.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Callable
@@ -229,9 +228,6 @@ class NotebookState:
             self.forget(name)
         if self._controller is not None:
             self._controller.close()
-
-    def statuses_json(self) -> str:
-        return json.dumps([s.to_dict() for s in self.controller.list()], indent=2)
 
 
 def _local_details(

@@ -1,5 +1,6 @@
 """From a binding (environment or object) to a live connection; cloud secrets are read lazily."""
 
+from ..core._lazy import lazy_exports as _lazy_exports
 from ._connection import ConnectionDetails, resolve_inline
 from ._resolve import Resolver, default_settings, get_postgres_connection, resolver_for, set_default_settings
 
@@ -12,3 +13,6 @@ __all__ = [
     "resolver_for",
     "set_default_settings",
 ]
+
+# The old name of ConnectionDetails (it holds connection details, not a connection).
+__getattr__, __dir__ = _lazy_exports(__name__, {}, renamed={"PostgresConnection": "ConnectionDetails"})

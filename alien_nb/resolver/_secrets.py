@@ -24,7 +24,7 @@ from ..core._cloud import CloudSettings, CloudSettingsInvalid
 from ..core._crc32c import crc32c
 from ..core._logguard import guard_logs
 from ..core._redact import remember_secret
-from ._clients import Timeouts, gcp
+from ._clients import Timeouts, aws, gcp
 from ._clients.aws import AwsClients
 from ._clients.azure import AzureClients
 from ._clients.gcp import GcpClients
@@ -65,9 +65,9 @@ class AwsSecrets:
             with guard_logs(withhold_client_chatter=True):
                 answer = client.get_secret_value(SecretId=arn, VersionStage="AWSCURRENT")
         except ClientError as exc:
-            error = exc.response.get("Error", {})
-            reason = f"{error.get('Code', 'error')}: {error.get('Message', '')}".rstrip(": ")
-            if error.get("Code") in ("AccessDeniedException", "UnrecognizedClientException"):
+            reason = aws.service_error_text(exc) or type(exc).__name__
+            code = exc.response.get("Error", {}).get("Code")
+            if code in ("AccessDeniedException", "UnrecognizedClientException"):
                 hint = "Your AWS identity needs secretsmanager:GetSecretValue on this secret."
         except NoCredentialsError:
             reason = "no AWS credentials were found"
@@ -158,7 +158,7 @@ class GcpSecrets:
             reason = f"no answer within {self.settings.timeout:g} s (retried){cause}"
             hint = "Check the network path and your Google credentials, or raise CloudSettings(timeout=...)."
         except gexc.GoogleAPICallError as exc:
-            reason = f"{getattr(exc.code, 'name', exc.code)}: {exc.message}"
+            reason = gcp.api_error_text(exc) or type(exc).__name__
             if isinstance(exc, gexc.PermissionDenied):
                 hint = "Your identity needs roles/secretmanager.secretAccessor on this secret."
         else:

@@ -87,7 +87,8 @@ def magic_help(text: str, usage: str) -> str:
 
 def magics_page() -> str:
     from alien_nb.core import Redactor
-    from alien_nb.notebook._magics import AlienPostgresMagics, _cell_parser
+    from alien_nb.notebook._magics import AlienPostgresMagics
+    from alien_nb.notebook._parsers import cell_parser
 
     # No shell needed: the parsers are built in __init__, exactly as `%load_ext alien_nb` does.
     magics = AlienPostgresMagics(None, Redactor())
@@ -96,7 +97,7 @@ def magics_page() -> str:
             (name, magic_help(parser.format_help(), "%alien_postgres"))
             for name, (_func, parser) in magics.commands.items()
         ]
-        cell_help = magic_help(_cell_parser().format_help(), "%%alien_postgres")
+        cell_help = magic_help(cell_parser().format_help(), "%%alien_postgres")
     lines = [
         "# Magics reference",
         "",

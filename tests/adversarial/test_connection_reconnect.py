@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 from IPython.testing import globalipapp
 
+from alien_nb import StatementInterrupted, TransactionLost
 from alien_nb.local import LocalPostgresManager
-from alien_nb.notebook._database import StatementInterrupted, TransactionLost
 from alien_nb.notebook._state import NotebookState
 from tests.frames import dataframe
 

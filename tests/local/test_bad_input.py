@@ -195,3 +195,32 @@ def test_list_skips_folders_alien_nb_did_not_make(manager: LocalPostgresManager)
     (manager.home / "postgres" / "has space" / "data").mkdir(parents=True)
     assert [s.name for s in manager.list()] == ["real-db"]
     manager.stop("real-db")
+
+
+def _chain(exc: BaseException | None) -> list[BaseException]:
+    seen: list[BaseException] = []
+    while exc is not None and exc not in seen:
+        seen.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    return seen
+
+
+def test_a_torn_metadata_file_is_refused_without_its_text_on_the_error(
+    manager: LocalPostgresManager,
+) -> None:
+    # A half-written metadata.json: json's error keeps the whole document (password included) in
+    # `.doc`. The error alien_nb raises must not carry it along, not even as __context__.
+    binding = manager.start("torn-db")
+    password = binding.password.get_secret_value()
+    manager.stop("torn-db")
+    paths = manager.paths("torn-db")
+    text = paths.metadata.read_text()
+    paths.metadata.write_text(text[: len(text) // 2 + 8])  # cut inside the JSON, after the password
+    assert password in paths.metadata.read_text()
+    for call in (lambda: manager.binding("torn-db"), lambda: manager.start("torn-db")):
+        with pytest.raises(MetadataInvalid) as info:
+            call()
+        chain = _chain(info.value)
+        assert chain == [info.value], [type(e).__name__ for e in chain]
+        shown = repr(vars(info.value)) + str(info.value) + repr(info.value.args)
+        assert not any(s in shown.encode() for s in secret_spellings(password))

@@ -15,7 +15,8 @@ import nbformat
 import pytest
 
 from alien_nb.core import Redactor
-from alien_nb.notebook._audit import NotebookUnreadable, audit_notebook, audit_text, inline_password_kinds
+from alien_nb.notebook._audit import NotebookUnreadable, audit_notebook, audit_text
+from alien_nb.notebook._inline import inline_password_kinds
 
 REPO = Path(__file__).resolve().parents[2]
 PW = "Vb8Nq3Lx6Tz1Kp4Wm7Rc2Hs"

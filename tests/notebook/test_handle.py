@@ -16,10 +16,10 @@ import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
+from alien_nb import TransactionLost
 from alien_nb.core import parse_binding
 from alien_nb.core._conninfo import required_auth
 from alien_nb.local import LocalPostgresManager
-from alien_nb.notebook._database import TransactionLost
 from alien_nb.notebook._state import NotebookState
 from alien_nb.resolver import resolve_inline
 from tests.adversarial._connection_crash import Lines, notebook

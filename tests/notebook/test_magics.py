@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from IPython.core.error import UsageError
 
+from alien_nb import Database, ParameterMissing, SqlError, StatementResult
 from alien_nb.core import BindingConfigInvalid, BindingNotConfigured
-from alien_nb.notebook._database import Database, ParameterMissing, SqlError, StatementResult
 from tests.frames import dataframe
 from tests.local.conftest import secret_spellings
 from tests.notebook.conftest import password_of
@@ -300,7 +300,7 @@ def test_a_cell_result_variable_must_be_a_usable_identifier(ip: Any, out: str, r
 
 
 def test_builtin_named_databases_get_a_prefixed_default_handle() -> None:
-    from alien_nb.notebook._magics import identifier_for
+    from alien_nb.notebook._variables import identifier_for
 
     assert [identifier_for(n) for n in ("list", "id", "class", "9lives", "vec-db", "match")] == [
         "db_list", "db_id", "db_class", "db_9lives", "vec_db", "match"]  # fmt: skip

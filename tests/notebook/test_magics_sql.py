@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from IPython.core.error import UsageError
 
+from alien_nb import SqlError
 from alien_nb.core._sql import SqlTextInvalid
-from alien_nb.notebook._database import SqlError
 from alien_nb.notebook._sqlerrors import CopyNeedsData
 
 

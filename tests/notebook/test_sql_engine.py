@@ -21,9 +21,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from alien_nb import Database, SqlError, StatementResult
 from alien_nb.core._sql import parse_sql
-from alien_nb.notebook._database import Database, SqlError
-from alien_nb.notebook._fetch import Options, StatementResult, run_statement
+from alien_nb.notebook._fetch import run_statement
+from alien_nb.notebook._results import Options
 from alien_nb.notebook._state import NotebookState
 from tests.frames import dataframe
 from tests.local.conftest import stop_everything
