@@ -56,11 +56,16 @@ def start_parser() -> MagicArgumentParser:
     p.add_argument("--memory", help='cloud: memory, e.g. "8Gi" (default: the smallest tier)')
     p.add_argument("--ha", action="store_true", help="cloud: highly available (standby in another zone)")
     p.add_argument("--region", help="cloud: AWS region, GCP region or Azure location")
+    _add_handle_variable(p)
+    return p
+
+
+def _add_handle_variable(p: MagicArgumentParser) -> None:
+    # start and attach both bind a handle, and name its variable the same way
     p.add_argument(
         "--as", dest="var", help="variable for the handle (default: the name as an identifier); "
         "a Python identifier, not a keyword or builtin",
     )  # fmt: skip
-    return p
 
 
 def attach_parser() -> MagicArgumentParser:
@@ -71,10 +76,7 @@ def attach_parser() -> MagicArgumentParser:
         "--binding-env", help="environment variable holding the binding (default ALIEN_<NAME>_BINDING)"
     )
     source.add_argument("--binding-file", help="file holding the binding JSON")
-    p.add_argument(
-        "--as", dest="var", help="variable for the handle (default: the name as an identifier); "
-        "a Python identifier, not a keyword or builtin",
-    )  # fmt: skip
+    _add_handle_variable(p)
     return p
 
 
