@@ -7,23 +7,14 @@ layer: they never reach into its manager, its folders or its metadata.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from ..core import InvalidResourceUpdate, LocalPostgresBinding, Postgres, validate_update
 from ..core._backends import LOCAL
-from ..local import LocalEndpoint, LocalPostgresManager, LocalStatus
+from ..local import LocalEndpoint, LocalPostgresManager, LocalStart, LocalStatus
 from ._base import PostgresController
 
 Notify = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class LocalStart:
-    """A started (or attached) local database: its runtime binding and the PostgreSQL major it runs."""
-
-    binding: LocalPostgresBinding
-    version: str
 
 
 class LocalPostgresController(PostgresController):
@@ -80,7 +71,7 @@ class LocalPostgresController(PostgresController):
 
     def exists(self, id: str) -> bool:
         """Is ``id`` one of `names` (its folder is there)? Raise for a malformed name."""
-        return self.manager.paths(id).root.is_dir()
+        return self.folder(id).is_dir()
 
     def list(self) -> list[LocalStatus]:
         """The status of every local database under the home, by name."""
@@ -112,8 +103,7 @@ class LocalPostgresController(PostgresController):
     def launch(self, id: str, version: str | None = None, *, progress: Notify | None = None) -> LocalStart:
         """`start`, also saying which PostgreSQL major the server runs (as recorded: a full
         `status`, with its disk usage and test logins, would triple the time of an attach)."""
-        binding = self.start(id, version, progress=progress)
-        return LocalStart(binding, self.manager.version(id))
+        return self.manager.launch(id, version, progress=progress)
 
     def ready(self, id: str) -> bool:
         status = self.manager.status(id)

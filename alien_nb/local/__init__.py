@@ -19,6 +19,7 @@ from ._installations import Installation, find_installation, system_installation
 from ._layout import DatabasePaths, default_home
 from ._manager import LocalPostgresManager
 from ._settings import server_settings, tuned_settings
+from ._start import LocalStart
 from ._status import LocalStatus
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "LocalEndpoint",
     "LocalPostgresManager",
     "LocalServerError",
+    "LocalStart",
     "LocalStatus",
     "LockTimeout",
     "MetadataInvalid",

@@ -44,14 +44,14 @@ def find_endpoint(
     waited for, up to ``wait`` seconds, so the statement that needs it runs once it is back;
     ``report`` hears about the wait. ``lifecycle`` gives the database's status lifecycle.
     """
-    read_checked_metadata(ctx, paths)  # metadata that cannot be used is an error now, not after a wait
+    metadata = read_checked_metadata(ctx, paths)  # unusable metadata is an error now, not after a wait
     if wait > 0 and not _runs(paths, ready=True) and lifecycle() in ("failed", "creating"):  # being restarted
         if report is not None:
             report(f"{paths.name}: the server is down; waiting up to {wait:.0f} s for it to be restarted")
         deadline = ctx.clock.monotonic() + wait
         while not _runs(paths, ready=True) and ctx.clock.monotonic() < deadline:
             ctx.clock.sleep(0.02)
-    metadata = read_checked_metadata(ctx, paths)  # after the wait: the restart may have moved it
+        metadata = read_checked_metadata(ctx, paths)  # after the wait: the restart may have moved it
     binding = metadata.binding()
     if not paths.socket_fits(metadata.port):  # its path is too long for a socket: TCP only
         return LocalEndpoint(binding, None)

@@ -28,7 +28,7 @@ from ._ports import LoopbackPorts
 from ._private import ensure_lock_dir, loose_mode_notice, prepare_home, read_checked_metadata, set_desired
 from ._server import live_postmaster, reap_children, recorded_server, server_pid, spawn_detached, stop_server
 from ._session import probe
-from ._start import start_locked
+from ._start import LocalStart, start_locked
 from ._state import read_state
 from ._status import LocalStatus
 
@@ -105,7 +105,8 @@ class LocalPostgresManager:
     def start(
         self, id: str, version: str | int | None = None, *, progress: Callable[[str], None] | None = None
     ) -> LocalPostgresBinding:
-        """Start database ``id`` (init, start, or attach) and return its full binding.
+        """Start database ``id`` (init, start, or attach) and return its full binding (`launch`
+        also says which PostgreSQL major it runs).
 
         Idempotent and safe to call from many processes at once. ``version``
         is a major version; unset means the bundled one for a new database
@@ -117,6 +118,12 @@ class LocalPostgresManager:
         server does not come up. ``progress`` is told each step as it begins:
         "init", "start", "bootstrap".
         """
+        return self.launch(id, version, progress=progress).binding
+
+    def launch(
+        self, id: str, version: str | int | None = None, *, progress: Callable[[str], None] | None = None
+    ) -> LocalStart:
+        """`start`, returning the binding with the PostgreSQL major the server runs."""
         if isinstance(version, int) and not isinstance(version, bool):
             version = str(version)  # start("x", version=18) means "18"
         check_name(id, version)
@@ -124,9 +131,9 @@ class LocalPostgresManager:
         paths = self._paths(id)
         prepare_home(self._ctx, paths)
         with database_lock(paths.lock, id):
-            binding = start_locked(self._ctx, paths, major, progress or (lambda _step: None))
+            started = start_locked(self._ctx, paths, major, progress or (lambda _step: None))
         self._ensure_monitor()
-        return binding
+        return started
 
     def stop(self, id: str) -> bool:
         """Stop the server (fast shutdown); the data stays. True if a server was stopped.
@@ -217,10 +224,6 @@ class LocalPostgresManager:
             self._ctx, paths, lifecycle=lambda: self.status(id).lifecycle, wait=wait, report=report
         )
 
-    def version(self, id: str) -> str:
-        """The PostgreSQL major ``id`` was created with, as its metadata records it."""
-        return read_checked_metadata(self._ctx, self._existing(id)).version
-
     def socket_dir(self, id: str) -> Path | None:
         """Where the server's Unix socket lives (None when its path is too long for one).
 
@@ -276,7 +279,7 @@ class LocalPostgresManager:
         try:
             if read_state(paths.state).desired != "running":
                 return False
-            binding = start_locked(self._ctx, paths, None, lambda _step: None)
+            binding = start_locked(self._ctx, paths, None, lambda _step: None).binding
         finally:
             release(fd)
         self._notify(

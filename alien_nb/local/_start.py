@@ -19,7 +19,7 @@ half-ready for the monitor to restart in a loop.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from ..core import AlienError, LocalPostgresBinding
 from ._account import make_traversable
@@ -39,10 +39,18 @@ from ._state import DesiredState, read_state, write_state
 Progress = Callable[[str], None]
 
 
+@dataclass(frozen=True)
+class LocalStart:
+    """A started (or attached) local database: its runtime binding and the PostgreSQL major it runs."""
+
+    binding: LocalPostgresBinding
+    version: str
+
+
 def start_locked(
     ctx: LocalContext, paths: DatabasePaths, version: str | None, progress: Progress
-) -> LocalPostgresBinding:
-    """Init, start or attach (the caller holds the database lock); the full binding."""
+) -> LocalStart:
+    """Init, start or attach (the caller holds the database lock); the full binding and the major."""
     remove_leftovers(ctx, paths)
     metadata = load_or_create_metadata(ctx, paths, version)
     install = find_installation(metadata.version)
@@ -78,7 +86,7 @@ def start_locked(
         ) from None  # fmt: skip
     if state.desired != "running" or not state.bootstrapped or not state.initialized:
         write_state(paths.state, replace(state, desired="running", bootstrapped=True, initialized=True))
-    return metadata.binding()
+    return LocalStart(metadata.binding(), metadata.version)
 
 
 def launch(
@@ -164,7 +172,6 @@ def _translated(paths: DatabasePaths, metadata: Metadata, what: str, step: Calla
                 paths.data, None, reason,
                 hint=f"The server runs but {what}; see `alien-nb logs {paths.name}`.",
             )  # fmt: skip
-        del exc
     if failure is not None:
         raise failure
 

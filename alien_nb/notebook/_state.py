@@ -19,7 +19,7 @@ from ._database import Database
 
 if TYPE_CHECKING:
     from ..controllers import CloudPostgresController, LocalPostgresController
-    from ..controllers.local import LocalStart
+    from ..local import LocalStart
     from ..resolver import ConnectionDetails
 
 Printer = Callable[[str], None]
@@ -55,9 +55,9 @@ class NotebookState:
         started = time.perf_counter()
         from ..core._progress import Progress
 
-        bar = Progress(len(_START_STAGES), f"starting {name}", enabled=show_progress, delay=0.3)
+        bar = Progress(len(START_STAGES), f"starting {name}", enabled=show_progress, delay=0.3)
         with bar:
-            db, start = self.start_local(name, version, progress=bar.stages(_START_STAGES))
+            db, start = self.start_local(name, version, progress=bar.stages(START_STAGES))
         elapsed = time.perf_counter() - started
         self._print(
             f"{name}: running on {start.binding.host}:{start.binding.port} (PostgreSQL {start.version}, "
@@ -244,4 +244,4 @@ def _local_details(
 
 
 #: What the local controller reports as it starts a database, in order.
-_START_STAGES = ("init", "start", "bootstrap")
+START_STAGES = ("init", "start", "bootstrap")
