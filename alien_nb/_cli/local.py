@@ -34,12 +34,16 @@ def cmd_start(args: argparse.Namespace) -> int:
 
         Postgres.parse({"id": "storage-check", "storage": args.storage})
     controller = local_controller(args)
-    binding = controller.start(args.name, args.version)
-    status = controller.status(args.name)
+    started = controller.launch(args.name, args.version)
+    binding = started.binding
+    # The full status (a disk-usage walk, test logins) only for --json, which prints it.
+    data = (
+        {"binding": binding.synced(), "status": controller.status(args.name).to_dict()} if args.json else {}
+    )
     emit(
         args,
-        {"binding": binding.synced(), "status": status.to_dict()},
-        f"{args.name}: running on {binding.host}:{binding.port} (PostgreSQL {status.version}), "
+        data,
+        f"{args.name}: running on {binding.host}:{binding.port} (PostgreSQL {started.version}), "
         f"database {binding.database!r}, user {binding.username!r}\n"
         f"  url:    {redacted_connection_string(binding)}   (alien-nb url {args.name} --show-password)\n"
         f"  worker: alien-nb run {args.name} -- python your_script.py   (sets {binding_env_var(args.name)})",

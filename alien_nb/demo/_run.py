@@ -196,9 +196,7 @@ def _clean_up(
             conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(TABLE)))
             result.table_dropped = True
     if not result.was_running:
-        try:
-            controller.status(DATABASE)
-        except AlienError:
+        if not controller.exists(DATABASE):
             return  # it never came into being
         controller.stop(DATABASE)
         result.stopped = True

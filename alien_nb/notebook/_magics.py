@@ -246,9 +246,13 @@ class AlienPostgresMagics(Magics):
         if not args.yes:
             message = f"deleting removes all data of {args.name!r}; add --yes to confirm"
             raise usage_error(message, self.commands["delete"][1])
-        self.state.controller.status(args.name)  # an unknown name: DatabaseNotFound, handle kept
+        controller = self.state.controller
+        if not controller.exists(args.name):  # a malformed name raises its own error here
+            from ..local import DatabaseNotFound
+
+            raise DatabaseNotFound(args.name, controller.home)  # the handle is kept
         self.state.forget(args.name)
-        self.state.controller.delete(args.name)
+        controller.delete(args.name)
         print(f"{args.name}: deleted")
 
     def _url(self, args: argparse.Namespace) -> str:

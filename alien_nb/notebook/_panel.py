@@ -20,7 +20,7 @@ from pydantic import SecretStr
 
 from ..core import AlienError, Postgres, format_size, parse_binding, pick_tier
 from ..core._backends import AURORA, CLOUD_BACKENDS, CLOUD_SQL, EXTERNAL, FLEXIBLE_SERVER, LOCAL
-from ._state import NotebookState
+from ._state import START_STAGES, NotebookState
 from ._variables import bind_handle
 
 if TYPE_CHECKING:
@@ -84,7 +84,7 @@ class Panel:
             description="Plan", icon="list", tooltip="what the cloud would create; no call"
         )
         self.progress = w.IntProgress(
-            value=0, min=0, max=3, description="", layout=w.Layout(visibility="hidden")
+            value=0, min=0, max=len(START_STAGES), description="", layout=w.Layout(visibility="hidden")
         )
         self.status = w.HTML(value="<i>idle</i>")
         self.details = w.HTML()
@@ -210,12 +210,12 @@ class Panel:
         name = self.name.value.strip()
         self.status.value = f"starting {name}…"
         self.progress.value, self.progress.layout.visibility = 0, "visible"
-        steps = {"init": 1, "start": 2, "bootstrap": 3}
+        steps = {stage: n for n, stage in enumerate(START_STAGES, 1)}
         db, start = self.state.start_local(
             name, self.version.value if self.version.value != _BUNDLED else None,
             progress=lambda step: setattr(self.progress, "value", steps.get(step, self.progress.value)),
         )  # fmt: skip
-        self.progress.value = 3
+        self.progress.value = len(START_STAGES)
         where = f"127.0.0.1:{start.binding.port}"
         self.status.value = f"<b>{html.escape(name)}</b> is running on {where}; {self._bound(name, db)}"
         self._show_db(db)
