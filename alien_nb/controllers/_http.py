@@ -13,7 +13,7 @@ class ApiError(Exception):
         super().__init__(f"HTTP {status} {code}: {message}".rstrip(": "))
 
 
-def is_not_found(exc: Exception) -> bool:
+def is_http_not_found(exc: Exception) -> bool:
     """True for a REST call answered 404 (the resource does not exist)."""
     return isinstance(exc, ApiError) and exc.status == 404
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from typing import Any
@@ -33,7 +34,7 @@ from ._cloud import (
     status_from,
     storage_gib,
 )
-from ._http import ApiError, is_not_found, json_request
+from ._http import ApiError, is_http_not_found, json_request
 
 ARM = "https://management.azure.com"
 API_VERSION = "2024-08-01"
@@ -110,7 +111,12 @@ class FlexibleServerController(CloudPostgresController):
 
     @property
     def vault(self) -> Any:
-        return self._clients.vault(self.settings.key_vault_endpoint or self._vault_url())
+        return self._clients.vault(self._vault_endpoint)
+
+    @functools.cached_property
+    def _vault_endpoint(self) -> str:
+        # Checked once, not at every use of the client (a URL that fails the check is not kept).
+        return self.settings.key_vault_endpoint or self._vault_url()
 
     def _vault_url(self) -> str:
         if not self.key_vault_url:
@@ -240,7 +246,7 @@ class FlexibleServerController(CloudPostgresController):
     def _server(self, id: str) -> dict[str, Any] | None:
         found = self.call_or_none(
             f"describe Flexible Server {id!r}", lambda: self._arm("GET", self._server_url(id))[1],
-            none_if=is_not_found,
+            none_if=is_http_not_found,
         )  # fmt: skip
         return dict(found) if found else None
 

@@ -25,7 +25,7 @@ from ._cloud import (
     status_from,
     storage_gib,
 )
-from ._http import ApiError, is_not_found, json_request
+from ._http import ApiError, is_http_not_found, json_request
 
 SQL_ADMIN = "https://sqladmin.googleapis.com"
 
@@ -138,7 +138,7 @@ class CloudSqlController(CloudPostgresController):
     def _instance(self, id: str) -> dict[str, Any] | None:
         found = self.call_or_none(
             f"describe Cloud SQL instance {id!r}", lambda: self._api("GET", f"/instances/{id}"),
-            none_if=is_not_found,
+            none_if=is_http_not_found,
         )  # fmt: skip
         return dict(found) if found else None
 

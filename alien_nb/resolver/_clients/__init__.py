@@ -3,13 +3,13 @@
 The controllers and the secret readers both take their clients from here,
 so an endpoint, credential, CA bundle or retry setting is applied in one
 place. Each SDK is imported when its first client is built (a missing
-extra raises `MissingExtra`), and its exception types only when an error
-is being mapped.
+extra raises `MissingExtra`); mapping an error imports nothing.
 """
 
 from __future__ import annotations
 
 import importlib
+import sys
 import threading
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -61,9 +61,8 @@ def require(module: str, extra: str, package: str) -> Any:
         raise MissingExtra(extra, package) from None
 
 
-def installed(module: str) -> Any:
-    """``module`` if it can be imported, else None: then nothing raised can be one of its errors."""
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        return None
+def loaded(module: str) -> Any:
+    """``module`` if it is already imported, else None. An exception's class is defined in a loaded
+    module, so mapping an error never imports an SDK (tens of ms) or retries a missing one: if
+    the module is not loaded, nothing raised can be one of its errors."""
+    return sys.modules.get(module)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...core._cloud import CloudSettings
-from . import Clients, Timeouts, installed, require
+from . import Clients, Timeouts, loaded, require
 
 
 class AwsClients:
@@ -34,13 +34,13 @@ class AwsClients:
 
 def is_missing_credentials(exc: BaseException) -> bool:
     """True when boto3 found no credentials anywhere in its chain."""
-    errors = installed("botocore.exceptions")
+    errors = loaded("botocore.exceptions")
     return errors is not None and isinstance(exc, errors.NoCredentialsError)
 
 
 def service_error_text(exc: BaseException) -> str | None:
     """``Code: Message`` for an error the AWS service answered, else None."""
-    errors = installed("botocore.exceptions")
+    errors = loaded("botocore.exceptions")
     if errors is None or not isinstance(exc, errors.ClientError):
         return None
     error = exc.response.get("Error", {})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...core._cloud import CloudSettings, is_loopback_url
-from . import Clients, Timeouts, installed, require
+from . import Clients, Timeouts, loaded, require
 
 
 class AzureClients:
@@ -53,25 +53,25 @@ class AzureClients:
 
 def is_sign_in_error(exc: BaseException) -> bool:
     """True when Azure refused or could not find a credential (CredentialUnavailableError included)."""
-    errors = installed("azure.core.exceptions")
+    errors = loaded("azure.core.exceptions")
     return errors is not None and isinstance(exc, errors.ClientAuthenticationError)
 
 
 def is_not_found(exc: BaseException) -> bool:
     """True for a Key Vault 404 (the secret does not exist)."""
-    errors = installed("azure.core.exceptions")
+    errors = loaded("azure.core.exceptions")
     return errors is not None and isinstance(exc, errors.ResourceNotFoundError)
 
 
 def is_conflict(exc: BaseException) -> bool:
     """True for a Key Vault 409 (e.g. a soft-deleted secret of that name)."""
-    errors = installed("azure.core.exceptions")
+    errors = loaded("azure.core.exceptions")
     return errors is not None and isinstance(exc, errors.ResourceExistsError)
 
 
 def sdk_error_text(exc: BaseException) -> str | None:
     """``ErrorType: first line of its message`` for an azure.core error, else None."""
-    errors = installed("azure.core.exceptions")
+    errors = loaded("azure.core.exceptions")
     if errors is None or not isinstance(exc, errors.AzureError) or not exc.message:
         return None
     return f"{type(exc).__name__}: {str(exc.message).strip().splitlines()[0]}"

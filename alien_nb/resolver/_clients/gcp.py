@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...core._cloud import CloudSettings
-from . import Clients, installed, require
+from . import Clients, loaded, require
 
 SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 
@@ -56,25 +56,25 @@ class GcpClients:
 
 def is_missing_credentials(exc: BaseException) -> bool:
     """True when google.auth found no credentials in its default chain."""
-    errors = installed("google.auth.exceptions")
+    errors = loaded("google.auth.exceptions")
     return errors is not None and isinstance(exc, errors.DefaultCredentialsError)
 
 
 def is_not_found(exc: BaseException) -> bool:
     """True for a Google API's 404."""
-    errors = installed("google.api_core.exceptions")
+    errors = loaded("google.api_core.exceptions")
     return errors is not None and isinstance(exc, errors.NotFound)
 
 
 def is_conflict(exc: BaseException) -> bool:
     """True for a Google API's 409 (REST answers it as Conflict; gRPC as its subclass AlreadyExists)."""
-    errors = installed("google.api_core.exceptions")
+    errors = loaded("google.api_core.exceptions")
     return errors is not None and isinstance(exc, errors.Conflict)
 
 
 def api_error_text(exc: BaseException) -> str | None:
     """``CODE: message`` for an error a Google API answered, else None."""
-    errors = installed("google.api_core.exceptions")
+    errors = loaded("google.api_core.exceptions")
     if errors is None or not isinstance(exc, errors.GoogleAPICallError):
         return None
     return f"{getattr(exc.code, 'name', exc.code)}: {exc.message}"
