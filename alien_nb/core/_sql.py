@@ -335,9 +335,8 @@ def _colon(sql: str, i: int, current: _Builder, stack: list[str]) -> int:
     if sql.startswith("::", i):
         current.text("::")
         return i + 2
-    previous = sql[i - 1] if i > 0 else ""
     name = _NAME.match(sql, i + 1)
-    if (stack and stack[-1] == "[") or name is None or previous.isalnum() or previous == "_":
+    if (stack and stack[-1] == "[") or name is None or after_identifier(sql, i):
         # A slice (a[1:n], a[1 :n]; write a[(:lo):(:hi)] to bind one), an identifier's colon,
         # or a colon that names nothing (:=).
         current.text(":")

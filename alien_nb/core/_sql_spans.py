@@ -54,7 +54,7 @@ def _block_comment_end(sql: str, i: int) -> int:
 
 def _string_end(sql: str, i: int) -> int:
     """After the ``'`` closing the string at ``i``: ``''`` is a quote, and ``\\`` escapes in ``E'...'``."""
-    escapes = i > 0 and sql[i - 1] in "eE" and (i < 2 or not (sql[i - 2].isalnum() or sql[i - 2] == "_"))
+    escapes = i > 0 and sql[i - 1] in "eE" and not after_identifier(sql, i - 1)
     j = i + 1
     while j < len(sql):
         if escapes and sql[j] == "\\":

@@ -378,7 +378,7 @@ def _copy(
             row_size = row_dtype(
                 matrix.shape[1], kind, [(name, str(col.dtype)) for name, col in extra]
             ).itemsize
-            with Progress(len(ids), "loading", enabled=progress, unit=" rows", unit_scale=True) as bar:
+            with _rows_bar(len(ids), progress) as bar:
                 for chunk in stream_rows(ids, matrix, kind, extra):
                     copy.write(chunk)  # psycopg hands it to libpq before the buffer is reused
                     bar.update(len(chunk) // row_size)  # 0 for the header and trailer
@@ -397,8 +397,12 @@ def _copy_rows(
         copy.set_types(["int8", kind, *(t for t in types if t)])
     values = [c.values.tolist() if isinstance(c.values, np.ndarray) else c.values for c in meta]
     wrap = Vector if kind == "vector" else HalfVector
-    with Progress(len(ids), "loading", enabled=progress, unit=" rows", unit_scale=True) as bar:
+    with _rows_bar(len(ids), progress) as bar:
         for i in range(len(ids)):
             copy.write_row([int(ids[i]), wrap(matrix[i]), *(col[i] for col in values)])
             if i % 10_000 == 9_999:
                 bar.update(10_000)
+
+
+def _rows_bar(rows: int, enabled: bool) -> Progress:
+    return Progress(rows, "loading", enabled=enabled, unit=" rows", unit_scale=True)
