@@ -49,3 +49,23 @@ def isolated_known_secrets() -> Iterator[None]:
     yield
     with known._lock:
         known._secrets, known._text, known._bytes = saved
+
+
+@pytest.fixture
+def watched() -> Iterator[None]:
+    """As if a person watched this run (a terminal, a Jupyter frontend): progress bars are drawn."""
+    from alien_nb.core._progress import set_watch_policy
+
+    set_watch_policy(lambda: True)
+    yield
+    set_watch_policy(None)
+
+
+@pytest.fixture
+def unwatched() -> Iterator[None]:
+    """As if nobody watched (CI, a saved notebook run): progress bars stay silent."""
+    from alien_nb.core._progress import set_watch_policy
+
+    set_watch_policy(lambda: False)
+    yield
+    set_watch_policy(None)

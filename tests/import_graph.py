@@ -88,7 +88,7 @@ def imports_in(
 def imports_of_package(root: Path) -> list[Import]:
     """Every import in every ``.py`` file under the package directory ``root``."""
     files = sorted(root.rglob("*.py"))
-    modules = {_module_name(root, file) for file in files}
+    modules = set(package_modules(root))
 
     def is_module(name: str) -> bool:
         return name in modules
@@ -128,9 +128,10 @@ class _Finder(ast.NodeVisitor):
         self.module, self.package, self.path, self.is_module = module, package, path, is_module
         self.found: list[Import] = []
         self._when: When = "module"
-        # The package arguments of import_module calls whose name is not a literal:
-        # the module's tables of names are read relative to them.
-        self._lazy_packages: list[tuple[str | None, int]] = []
+        # A lazy exporter here (an import_module call whose name is not a literal, or a
+        # lazy_exports call): the module's tables of names are read relative to its package.
+        self._lazy = False
+        self._lazy_package: str | None = None
 
     def _add(self, target: str, node: ast.AST, when: When | None = None) -> None:
         self.found.append(
@@ -194,26 +195,26 @@ class _Finder(ast.NodeVisitor):
             if isinstance(first, ast.Constant) and isinstance(first.value, str):
                 self._add_dynamic(first.value, package, node, self._when)
             elif name == "import_module":
-                self._lazy_packages.append((package, node.lineno))
+                self._lazy_exporter(package)
         elif name.lstrip("_") == "lazy_exports" and node.args:
             # core/_lazy.lazy_exports(__name__, {"Name": "._module"}): the import_module call is
             # in the helper, the table of names is here.
-            self._lazy_packages.append((self._package_argument_at(node, 0), node.lineno))
+            self._lazy_exporter(self._package_value(node.args[0]))
         self.generic_visit(node)
 
-    def _package_argument_at(self, call: ast.Call, index: int) -> str | None:
-        argument = call.args[index]
-        if isinstance(argument, ast.Name) and argument.id == "__name__":
-            return self.module
-        if isinstance(argument, ast.Constant) and isinstance(argument.value, str):
-            return argument.value
-        return None
+    def _lazy_exporter(self, package: str | None) -> None:
+        if not self._lazy:  # the first one names the package its tables are relative to
+            self._lazy, self._lazy_package = True, package
 
     def _package_argument(self, call: ast.Call) -> str | None:
         argument = call.args[1] if len(call.args) > 1 else None
         for keyword in call.keywords:
             if keyword.arg == "package":
                 argument = keyword.value
+        return self._package_value(argument)
+
+    def _package_value(self, argument: ast.expr | None) -> str | None:
+        """The package an expression names: ``__name__``, ``__package__`` or a string literal."""
         if isinstance(argument, ast.Name) and argument.id == "__name__":
             return self.module
         if isinstance(argument, ast.Name) and argument.id == "__package__":
@@ -231,9 +232,9 @@ class _Finder(ast.NodeVisitor):
 
     def add_lazy_tables(self, tree: ast.Module) -> None:
         """The module names a lazy exporter keeps as strings, for its non-literal import_module call."""
-        if not self._lazy_packages:
+        if not self._lazy:
             return
-        package, _line = self._lazy_packages[0]
+        package = self._lazy_package
         for node, text in _string_constants(tree):
             if _RELATIVE_NAME.fullmatch(text) and package is not None:
                 self._add_dynamic(text, package, node, "lazy")

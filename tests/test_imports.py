@@ -1,4 +1,4 @@
-"""Layering and import cost: what importing each layer drags in."""
+"""Import cost and the public surface: what importing alien_nb drags in, and what it exports."""
 
 from __future__ import annotations
 
@@ -27,8 +27,17 @@ def test_import_alien_nb_loads_nothing_heavy() -> None:
     assert not loaded & set(HEAVY)
 
 
-@pytest.mark.parametrize("code", ["import alien_nb.core", "from alien_nb import Postgres, parse_binding"])
-def test_core_does_no_io_imports(code: str) -> None:
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import alien_nb.core",
+        "from alien_nb import Postgres, parse_binding",
+        # catching an error must not load what raises it
+        "from alien_nb import StartFailed, AlienError, MissingExtra, ConnectionFailed",
+        "from alien_nb import SqlTextInvalid, CloudSettingsInvalid, BindingNotConfigured",
+    ],
+)
+def test_core_and_the_errors_do_no_io_imports(code: str) -> None:
     loaded = _modules_after(code)
     assert not loaded & set(HEAVY), loaded & set(HEAVY)
 
@@ -62,18 +71,16 @@ PUBLIC_PACKAGES = [
 ]
 
 
-def _all_modules() -> list[str]:
-    """Every module of the package, imported: the errors they define are then all subclasses."""
+def _import_every_module() -> None:
+    """Import every module of the package: the errors they define are then all subclasses."""
     import importlib
-    import pkgutil
+    from pathlib import Path
 
     import alien_nb
+    from tests.import_graph import package_modules
 
-    names = ["alien_nb"]
-    for info in pkgutil.walk_packages(alien_nb.__path__, "alien_nb."):
-        importlib.import_module(info.name)
-        names.append(info.name)
-    return names
+    for name in package_modules(Path(alien_nb.__file__).parent):
+        importlib.import_module(name)
 
 
 def _home_of(cls: type) -> object:
@@ -116,7 +123,7 @@ def test_every_error_is_importable_where_it_says_it_is() -> None:
     import alien_nb
     from alien_nb.core import AlienError
 
-    _all_modules()
+    _import_every_module()
     errors = _subclasses(AlienError)
     claimed_top = {cls.__name__ for cls in errors if cls.__module__ == "alien_nb"}
     assert claimed_top <= set(alien_nb.__all__), claimed_top - set(alien_nb.__all__)
@@ -164,7 +171,7 @@ def _drawn_tree(doc: str) -> set[tuple[str, str]]:
 def test_the_drawn_error_hierarchy_is_the_real_one() -> None:
     from alien_nb.core import AlienError, _errors
 
-    _all_modules()
+    _import_every_module()
     real = {(cls.__name__, sub.__name__) for cls in _subclasses(AlienError) for sub in _ours(cls)}
     drawn = _drawn_tree(_errors.__doc__ or "")
     assert drawn == real, (
@@ -172,26 +179,11 @@ def test_the_drawn_error_hierarchy_is_the_real_one() -> None:
     )
 
 
-@pytest.mark.parametrize(
-    "code",
-    [
-        "from alien_nb import StartFailed, AlienError, MissingExtra, ConnectionFailed",
-        "from alien_nb import SqlTextInvalid, CloudSettingsInvalid, BindingNotConfigured",
-    ],
-)
-def test_catching_an_error_imports_nothing_heavy(code: str) -> None:
-    loaded = _modules_after(code)
-    assert not loaded & set(HEAVY), loaded & set(HEAVY)
-
-
 def test_the_handle_and_sql_errors_import_without_ipython() -> None:
     # Scripts and workers annotate with Database and catch SqlError without a kernel.
+    kernel = {"IPython", "ipywidgets", "ipykernel"}
     loaded = _modules_after("from alien_nb import Database, SqlError, StatementInterrupted")
-    assert not loaded & {"IPython", "ipywidgets", "ipykernel"}, loaded & {
-        "IPython",
-        "ipywidgets",
-        "ipykernel",
-    }
+    assert not loaded & kernel, loaded & kernel
 
 
 def test_lazy_exports_are_one_helper() -> None:

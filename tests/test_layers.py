@@ -40,7 +40,7 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "local": frozenset({"core"}),
     "resolver": frozenset({"core"}),
     "vector": frozenset({"core"}),
-    "controllers": frozenset({"core", "local", "resolver", "vector"}),
+    "controllers": frozenset({"core", "local", "resolver"}),
     "notebook": frozenset({"core", "local", "resolver", "vector", "controllers"}),
     FRONT_DOOR: frozenset(LOWER),
     "cli": frozenset({*LOWER, FRONT_DOOR, "demo"}),

@@ -4,18 +4,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Generator
 
 import pytest
 
-from alien_nb.core._progress import Position, Progress, set_watch_policy
-
-
-@pytest.fixture
-def watched() -> Iterator[None]:
-    set_watch_policy(lambda: True)
-    yield
-    set_watch_policy(None)
+from alien_nb.core._progress import Position, Progress
 
 
 def test_steps_count_and_a_failed_step_leaves_the_bar_where_it_stopped(watched: None) -> None:
@@ -105,12 +98,8 @@ def test_named_stages_move_the_bar_forward_only(watched: None) -> None:
     assert inner.n == 2  # left where it stopped
 
 
-def test_stages_of_an_unwatched_bar_do_nothing() -> None:
-    set_watch_policy(lambda: False)
-    try:
-        bar = Progress(3, "starting db")
-        bar.stages(("init",))("init")
-        assert not bar.drawn
-        bar.close()
-    finally:
-        set_watch_policy(None)
+def test_stages_of_an_unwatched_bar_do_nothing(unwatched: None) -> None:
+    bar = Progress(3, "starting db")
+    bar.stages(("init",))("init")
+    assert not bar.drawn
+    bar.close()

@@ -197,14 +197,6 @@ def test_list_skips_folders_alien_nb_did_not_make(manager: LocalPostgresManager)
     manager.stop("real-db")
 
 
-def _chain(exc: BaseException | None) -> list[BaseException]:
-    seen: list[BaseException] = []
-    while exc is not None and exc not in seen:
-        seen.append(exc)
-        exc = exc.__cause__ or exc.__context__
-    return seen
-
-
 def test_a_torn_metadata_file_is_refused_without_its_text_on_the_error(
     manager: LocalPostgresManager,
 ) -> None:
@@ -220,7 +212,6 @@ def test_a_torn_metadata_file_is_refused_without_its_text_on_the_error(
     for call in (lambda: manager.binding("torn-db"), lambda: manager.start("torn-db")):
         with pytest.raises(MetadataInvalid) as info:
             call()
-        chain = _chain(info.value)
-        assert chain == [info.value], [type(e).__name__ for e in chain]
+        assert info.value.__cause__ is None and info.value.__context__ is None, type(info.value.__context__)
         shown = repr(vars(info.value)) + str(info.value) + repr(info.value.args)
         assert not any(s in shown.encode() for s in secret_spellings(password))

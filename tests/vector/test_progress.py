@@ -9,7 +9,6 @@ differed from the stored one and nbval failed.
 from __future__ import annotations
 
 import queue
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -22,17 +21,9 @@ from nbclient import NotebookClient
 
 from alien_nb import vector
 from alien_nb.core import _progress
-from alien_nb.core._progress import Progress, set_watch_policy, someone_watches
+from alien_nb.core._progress import Progress, someone_watches
 from alien_nb.vector import _index, _load
 from tests.local.conftest import stop_everything
-
-
-@pytest.fixture
-def watched() -> Iterator[None]:
-    """As if a person watched this run (a terminal, a Jupyter frontend)."""
-    set_watch_policy(lambda: True)
-    yield
-    set_watch_policy(None)
 
 
 class Recording(Progress):
