@@ -27,8 +27,9 @@ from ._errors import (
 )
 from ._index import IndexResult, create_index, default_lists, hnsw_graph_bytes
 from ._load import LoadResult, load
+from ._read import read_embeddings
 from ._recall import BruteForce, Sweep, brute_force, exact_neighbors, recall, sweep
-from ._search import read_embeddings, search
+from ._search import search
 from ._types import ensure_vector, register_types
 
 __all__ = [

@@ -13,7 +13,8 @@ import psycopg
 from . import _args as args
 from ._errors import InvalidArgument, VectorError
 from ._metrics import metric as get_metric
-from ._search import as_queries, read_embeddings, search
+from ._read import read_embeddings
+from ._search import as_queries, search
 from ._tables import scoped_settings, vector_column
 
 if TYPE_CHECKING:
