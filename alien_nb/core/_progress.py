@@ -16,7 +16,12 @@ tqdm only when a bar is actually drawn. One `Progress` serves all three ways wor
 - counted by the worker: ``bar.update(rows)`` (a bulk load);
 - in named steps: ``with bar.step("building the index"): ...`` (the demo);
 - polled from elsewhere: ``bar.follow(positions)`` moves it from a daemon thread (an index build,
-  followed through the server's progress view).
+  followed through the server's progress view); with ``phased=True`` each new phase the poller
+  names starts the bar again from zero, in the same unit, so a bar never mixes two counters.
+
+Where a bar is drawn is the frontend's business: a terminal gets tqdm's text bar, and the notebook
+layer may install a factory (`set_bar_factory`) whose bars also leave a truthful text behind in the
+saved notebook (a widget's own text is the one it had when first shown: "0%").
 """
 
 from __future__ import annotations
@@ -40,6 +45,26 @@ _policy: Callable[[], bool | None] | None = None
 def set_watch_policy(policy: Callable[[], bool | None] | None) -> None:
     global _policy
     _policy = policy
+
+
+# Set by the notebook layer: makes the tqdm-like bar (total=, desc=, delay=, **options), or None
+# to fall back to a terminal bar; None restores the default.
+_factory: Callable[..., Any] | None = None
+
+
+def set_bar_factory(factory: Callable[..., Any] | None) -> None:
+    global _factory
+    _factory = factory
+
+
+def _make_bar(**options: Any) -> Any:
+    if _factory is not None:
+        bar = _factory(**options)
+        if bar is not None:
+            return bar
+    from tqdm.auto import tqdm
+
+    return tqdm(leave=False, **options)
 
 
 def someone_watches() -> bool:
@@ -68,10 +93,9 @@ class Progress:
         self._failed = False  # a step raised: the bar closes where it stopped
         self._follower: threading.Thread | None = None
         self._stop_following = threading.Event()
+        self._phase: str | None = None
         if enabled and self.total and someone_watches():
-            from tqdm.auto import tqdm
-
-            self._bar = tqdm(total=self.total, desc=desc, delay=delay, leave=False, **options)
+            self._bar = _make_bar(total=self.total, desc=desc, delay=delay, **options)
 
     @property
     def drawn(self) -> bool:
@@ -92,6 +116,18 @@ class Progress:
             self._bar.set_postfix_str(postfix, refresh=False)
         if time.monotonic() - self._started >= self._delay:
             self._bar.refresh()
+
+    def _show_phase(self, done: float, phase: str | None) -> None:
+        """`show`, but a phase other than the last one starts the bar again from zero; within a
+        phase it never moves back (a poll may see an older counter than the one before)."""
+        if self._bar is None:
+            return
+        if phase != self._phase:
+            self._phase = phase
+            self._bar.n = 0
+            self._bar.last_print_n = 0
+            self._bar.start_t = self._bar._time()  # the rate shown is the new phase's
+        self.show(max(done, self._bar.n), phase)
 
     def stages(self, names: Sequence[str]) -> Callable[[str], None]:
         """A callback for work that reports named stages (``"init"``, ``"start"``, ...): each call
@@ -123,10 +159,14 @@ class Progress:
             raise
         self.update(1)
 
-    def follow(self, positions: Generator[Position, None, None], *, every: float = 0.5) -> None:
+    def follow(
+        self, positions: Generator[Position, None, None], *, every: float = 0.5, phased: bool = False
+    ) -> None:
         """Move the bar from a daemon thread: every ``every`` seconds, until `close`, take the next
-        position ``(done, postfix)`` (None: nothing new). `close` closes the generator, and so
-        whatever it holds open. A poller that fails stops following; the work never sees it."""
+        position ``(done, postfix)`` (None: nothing new). With ``phased`` the postfix names a phase
+        of the work, and a new phase restarts the count (see `_show_phase`). `close` closes the
+        generator, and so whatever it holds open. A poller that fails stops following; the work
+        never sees it."""
         if self._bar is None:
             positions.close()  # nobody watches: nothing to poll for
             return
@@ -136,7 +176,7 @@ class Progress:
                 while not self._stop_following.wait(every):
                     position = next(positions)
                     if position is not None:
-                        self.show(*position)
+                        (self._show_phase if phased else self.show)(*position)
             except Exception:  # StopIteration included: a bar must not break the work it shows
                 pass
             finally:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..core._progress import set_watch_policy
+from ..core._progress import set_bar_factory, set_watch_policy
 from ..core._redact import known_redactor
+from ._bars import notebook_bar_factory
 from ._known import LocalWatch, remember_env_passwords
 from ._magics import AlienPostgresMagics, register
 from ._scrub import Scrubber
@@ -29,6 +30,7 @@ def load(shell: Any) -> AlienPostgresMagics:
     scrubber = Scrubber(shell, redactor, watch)
     scrubber.install()
     set_watch_policy(lambda: _frontend_watches(shell))
+    set_bar_factory(notebook_bar_factory(shell))
     _LOADED[id(shell)] = (magics, scrubber)
     return magics
 
@@ -39,6 +41,7 @@ def unload(shell: Any) -> None:
         return
     magics, scrubber = entry
     set_watch_policy(None)
+    set_bar_factory(None)
     scrubber.uninstall()
     magics.close()
     if magics in shell.configurables:

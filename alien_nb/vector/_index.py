@@ -192,7 +192,7 @@ def _create_index(
     # the build's outcome (complete when CREATE INDEX returned), never by the last poll.
     with Progress(max(rows, 1), "building index", enabled=progress, delay=2.0, unit=" rows") as bar:
         if bar.drawn:  # a second connection only for a bar someone sees
-            bar.follow(_build_positions(conn, rows))
+            bar.follow(_build_positions(conn, rows), phased=True)
         build_settings = {
             "maintenance_work_mem": f"{mwm // 1024}kB",
             "max_parallel_maintenance_workers": str(workers),
@@ -241,10 +241,26 @@ def _poll_build(params: dict[str, Any], pid: int, rows: int) -> Generator[Positi
                 "FROM pg_stat_progress_create_index WHERE pid = %s",
                 (pid,),
             ).fetchone()
-            if row is None:
-                yield None
-                continue
-            phase, tuples_done, tuples_total, blocks_done, blocks_total = row
-            # Phases count tuples or blocks: shown as the same fraction of the table's rows.
-            done, total = (tuples_done, tuples_total) if tuples_total else (blocks_done, blocks_total)
-            yield (max(rows, 1) * done / total, str(phase)) if total else None
+            yield None if row is None else build_position(rows, *row)
+
+
+def build_position(
+    rows: int, phase: str, tuples_done: int, tuples_total: int, blocks_done: int, blocks_total: int
+) -> tuple[float, str]:
+    """One poll of pg_stat_progress_create_index as (rows done, phase), always counted in rows.
+
+    pgvector counts an HNSW build's tuples with no total (measured: tuples_done 149,990 of 150,000
+    rows, tuples_total 0, while the heap scan's blocks run 5,554 of 5,580), an IVFFlat build
+    assigns tuples by heap blocks and then loads tuples of a total, and k-means counts nothing.
+    Rows are what the user loaded, so tuples count as rows, and blocks as their share of the rows.
+    """
+    label = str(phase).removeprefix("building index: ")
+    if tuples_done and tuples_total:
+        done = rows * tuples_done / tuples_total
+    elif tuples_done:
+        done = tuples_done
+    elif blocks_total:
+        done = rows * blocks_done / blocks_total
+    else:
+        done = 0
+    return min(done, rows), label

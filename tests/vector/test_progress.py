@@ -95,6 +95,60 @@ def test_index_build_and_load_bars_end_complete(
     assert failed.inner is not None and failed.inner.n < failed.total
 
 
+def test_an_index_build_is_counted_in_rows_in_every_phase() -> None:
+    rows = 150_000
+    # Polls measured on pgvector 0.8 (see _index.build_position).
+    assert _index.build_position(rows, "building index: loading tuples", 68, 0, 2, 5580) == (
+        68,
+        "loading tuples",
+    )
+    assert _index.build_position(rows, "building index: performing k-means", 0, 0, 0, 0) == (
+        0,
+        "performing k-means",
+    )
+    done, phase = _index.build_position(rows, "building index: assigning tuples", 0, 0, 2790, 5580)
+    assert (done, phase) == (75_000, "assigning tuples")
+    assert (
+        _index.build_position(rows, "building index: loading tuples", 14773, 150000, 5580, 5580)[0] == 14773
+    )
+    assert _index.build_position(rows, "initializing", 0, 0, 0, 0) == (0, "initializing")
+    assert _index.build_position(100, "building index: loading tuples", 103, 0, 1, 1)[0] == 100  # never past
+
+
+def test_a_new_phase_restarts_the_count_and_a_phase_never_moves_back(watched: None) -> None:
+    import threading
+
+    polls: list[Any] = [
+        (50.0, "assigning tuples"), (40.0, "assigning tuples"), (90.0, "assigning tuples"),
+        (10.0, "loading tuples"), None, (60.0, "loading tuples"),
+    ]  # fmt: skip
+    seen: list[tuple[int, str | None]] = []
+    finished = threading.Event()
+
+    def positions() -> Any:
+        yield from polls
+        finished.set()
+        while True:
+            yield None
+
+    bar = Progress(100, "building index", delay=3600)
+    inner = bar._bar
+    assert inner is not None
+    original = bar.show
+
+    def show(done: float, postfix: str | None = None) -> None:
+        original(done, postfix)
+        seen.append((inner.n, postfix))
+
+    bar.show = show  # type: ignore[method-assign]
+    bar.follow(positions(), every=0.01, phased=True)
+    assert finished.wait(10)
+    bar.close()
+    assert seen == [(50, "assigning tuples"), (50, "assigning tuples"), (90, "assigning tuples"),
+                    (10, "loading tuples"), (60, "loading tuples")]  # fmt: skip
+    assert inner.n == 100  # the build's success closes it at its total
+
+
 CELL = """\
 %load_ext alien_nb
 from alien_nb.core._progress import Progress, someone_watches
@@ -102,6 +156,16 @@ bar = Progress(100, "polled", delay=0)
 bar.show(40, "phase")
 bar.close()
 print(someone_watches())
+"""
+
+
+FAILING_CELL = """\
+try:
+    with Progress(100, "failing", delay=0) as bar:
+        bar.show(30, "phase")
+        raise RuntimeError("the work failed")
+except RuntimeError:
+    pass
 """
 
 
@@ -137,7 +201,29 @@ def test_a_real_kernel_draws_bars_only_for_a_person_at_the_frontend() -> None:
         values = [s["value"] for s in states if isinstance(s.get("value"), (int, float))]
         assert values and values[-1] == 100, states
         assert all(s.get("bar_style") != "danger" for s in states)  # tqdm's red "unfinished" bar
+        assert states[-1].get("bar_style") == "success"  # left in place, full and green
         assert attended[-1]["content"].get("text") == "True\n"
+        # What a saved notebook keeps, and a reopened one shows without widget state: the widget's
+        # text when first shown ("40%") is replaced by its final one.
+        (shown,) = [m for m in attended if m["msg_type"] == "display_data"]
+        assert "40/100" in shown["content"]["data"]["text/plain"]
+        (final,) = [m for m in attended if m["msg_type"] == "update_display_data"]
+        assert final["content"]["transient"] == shown["content"]["transient"]
+        assert "100%" in final["content"]["data"]["text/plain"]
+        assert "100/100" in final["content"]["data"]["text/plain"]
+        view = "application/vnd.jupyter.widget-view+json"
+        assert final["content"]["data"][view] == shown["content"]["data"][view]
+
+        # A failure stays red, where it stopped, in the saved text too.
+        failed = _run(client, FAILING_CELL, allow_stdin=True)
+        (final,) = [m for m in failed if m["msg_type"] == "update_display_data"]
+        assert "30/100" in final["content"]["data"]["text/plain"]
+        styles = [
+            m["content"]["data"]["state"].get("bar_style")
+            for m in failed
+            if m["msg_type"] in {"comm_open", "comm_msg"}
+        ]
+        assert "danger" in styles
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=True)
